@@ -1,0 +1,41 @@
+# Two commands for a fresh machine (Python 3.11, git, make):  make run  |  make test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint format simulate outbox clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: the hotline on SQLite with the local transport, a demo roster and the worker
+run: $(STAMP)
+	@test -f .env || cp .env.example .env
+	$(BIN)/hotline dev
+
+## test: the whole suite (skips, in one line, what this machine lacks; CI skips nothing)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## simulate: text the hotline from this terminal (in-process, or against `make run` with URL=...)
+simulate: $(STAMP)
+	@test -f .env || cp .env.example .env
+	$(BIN)/hotline simulate $(if $(URL),--url $(URL))
+
+outbox: $(STAMP)
+	$(BIN)/hotline outbox
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .prism instance/hotline.sqlite3*

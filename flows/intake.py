@@ -1,0 +1,548 @@
+"""The intake conversation: welcome, program answers, ride screening, confirm, open request.
+
+Unclear input is re-asked with the state's own re-ask text twice; from the third unclear
+answer in a row the flow offers the desk number instead, and stays in the same state, so the
+person can still answer or reply MENU. Any understood message resets the count.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .flow import Flow
+from .intents import (
+    is_blank,
+    is_spanish,
+    normalise,
+    read_adult,
+    read_answer,
+    read_choice,
+    read_command,
+    read_place,
+)
+from .turn import Effect, Event, Reply, Step
+
+SCREENING = [
+    "ask_safe",
+    "ask_adult",
+    "ask_handover",
+    "ask_weapons",
+    "ask_warrant",
+    "ask_place",
+    "ask_consent",
+    "confirm",
+]
+STATES = ["welcome", "info", *SCREENING, "request_open"]
+ANY = STATES  # a list, not "*": wildcards misbehave on a shared multi-model machine (#331)
+
+PROMPTS = {
+    "welcome": "welcome",
+    "info": "info",
+    "ask_safe": "ask_safe",
+    "ask_adult": "ask_adult",
+    "ask_handover": "ask_handover",
+    "ask_weapons": "ask_weapons",
+    "ask_warrant": "ask_warrant",
+    "ask_place": "ask_place",
+    "ask_consent": "ask_consent",
+    "confirm": "confirm.place",  # "confirm.hq" when meeting at headquarters
+}
+REASKS = {state: f"{key.split('.')[0]}.reask" for state, key in PROMPTS.items()}
+MAX_REASKS = 2
+
+TRANSITIONS = [
+    # Global words: every state, before the state's own answers.
+    {"trigger": "emergency", "source": ANY, "dest": None, "after": "mark_emergency"},
+    {"trigger": "crisis", "source": ANY, "dest": None, "after": "mark_crisis"},
+    {"trigger": "help", "source": ANY, "dest": None, "after": "mark_help"},
+    {"trigger": "opt_in", "source": ANY, "dest": None, "after": "mark_opt_in"},
+    {"trigger": "status", "source": ANY, "dest": None, "after": "mark_status"},
+    {"trigger": "spanish", "source": ANY, "dest": None, "after": ["save_spanish", "mark_prompt"]},
+    {"trigger": "english", "source": ANY, "dest": None, "after": ["save_english", "mark_prompt"]},
+    # An open dispatch survives STOP (RELIABILITY MSG-1): only messaging ends.
+    {
+        "trigger": "opt_out",
+        "source": ANY,
+        "dest": "request_open",
+        "conditions": "has_open_request",
+        "after": "mark_opt_out",
+    },
+    {"trigger": "opt_out", "source": ANY, "dest": "welcome", "after": "mark_opt_out"},
+    {"trigger": "menu", "source": ANY, "dest": "welcome", "after": "mark_prompt"},
+    {"trigger": "delete", "source": ANY, "dest": "welcome", "after": "mark_deleted"},
+    {
+        "trigger": "cancel_ride",
+        "source": ANY,
+        "dest": "welcome",
+        "conditions": "has_open_request",
+        "after": "mark_cancelled",
+    },
+    {"trigger": "cancel_ride", "source": SCREENING, "dest": "welcome", "after": "mark_dropped"},
+    {"trigger": "cancel_ride", "source": ANY, "dest": None, "after": "mark_no_request"},
+    # New, idle (default 24 h) or unrestorable conversations start over.
+    {
+        "trigger": "restart",
+        "source": ANY,
+        "dest": "request_open",
+        "conditions": "has_open_request",
+        "after": "mark_welcome_back",
+    },
+    {"trigger": "restart", "source": ANY, "dest": "welcome", "after": "mark_prompt"},
+    {"trigger": "reset", "source": ANY, "dest": "welcome", "after": ["mark_sorry", "mark_prompt"]},
+    # welcome
+    {
+        "trigger": "receive",
+        "source": "welcome",
+        "dest": "info",
+        "conditions": "is_info_choice",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "welcome",
+        "dest": "request_open",
+        "conditions": ["is_ride_choice", "has_open_request"],
+        "after": "mark_status",
+    },
+    {
+        "trigger": "receive",
+        "source": "welcome",
+        "dest": "ask_safe",
+        "conditions": "is_ride_choice",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "welcome",
+        "dest": None,
+        "conditions": "is_officer_choice",
+        "after": "mark_callback",
+    },
+    # info
+    {
+        "trigger": "receive",
+        "source": "info",
+        "dest": "welcome",
+        "conditions": "is_back_choice",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "info",
+        "dest": None,
+        "conditions": "has_topic",
+        "after": "mark_topic",
+    },
+    # ride screening, one question per message
+    {
+        "trigger": "receive",
+        "source": "ask_safe",
+        "dest": "ask_adult",
+        "conditions": "is_yes",
+        "before": "save_answer",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_safe",
+        "dest": "welcome",
+        "conditions": "is_no",
+        "after": "mark_unsafe",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_adult",
+        "dest": "ask_handover",
+        "conditions": "is_adult",
+        "before": "save_answer",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_adult",
+        "dest": "welcome",
+        "conditions": "is_minor",
+        "after": "mark_under_age",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_handover",
+        "dest": "ask_weapons",
+        "conditions": "is_yes_or_no",
+        "before": "save_answer",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_weapons",
+        "dest": "ask_warrant",
+        "conditions": "is_yes",
+        "before": ["save_answer", "mark_weapons"],
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_weapons",
+        "dest": "ask_warrant",
+        "conditions": "is_no",
+        "before": "save_answer",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_warrant",
+        "dest": "ask_place",
+        "conditions": "has_answer",
+        "before": ["save_answer", "mark_warrants"],
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_place",
+        "dest": "ask_consent",
+        "conditions": "has_place",
+        "before": "save_place",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "ask_consent",
+        "dest": "confirm",
+        "conditions": "is_yes_or_no",
+        "before": "save_answer",
+        "after": "mark_prompt",
+    },
+    # confirm: a stale or tampered summary starts the questions again rather than dispatch.
+    {
+        "trigger": "receive",
+        "source": "confirm",
+        "dest": "ask_safe",
+        "unless": "has_all_answers",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": "confirm",
+        "dest": "request_open",
+        "conditions": ["is_yes", "has_open_request"],
+        "after": "mark_status",
+    },
+    {
+        "trigger": "receive",
+        "source": "confirm",
+        "dest": "request_open",
+        "conditions": "is_yes",
+        "after": "mark_sent",
+    },
+    {
+        "trigger": "receive",
+        "source": "confirm",
+        "dest": "welcome",
+        "conditions": "is_no",
+        "after": "mark_dropped",
+    },
+    # request_open: anything else gets the truthful status; a closed request ends it.
+    {
+        "trigger": "receive",
+        "source": "request_open",
+        "dest": None,
+        "conditions": "has_open_request",
+        "after": "mark_status",
+    },
+    {"trigger": "receive", "source": "request_open", "dest": "welcome", "after": "mark_status"},
+    # Nothing above understood the message.
+    {"trigger": "receive", "source": ANY, "dest": None, "after": "mark_unclear"},
+]
+
+WELCOME_CHOICES = {
+    "info": ("1", "how it works", "how does it work", "amnesty", "amnistia", "como funciona"),
+    "ride": ("2", "ride", "viaje", "transporte", "raite", "aventon", "pick me up", "recogerme"),
+    "officer": ("3", "officer", "talk", "call me", "oficial", "hablar", "llamame", "llamenme"),
+}
+INFO_CHOICES = {
+    "what_happens": ("1", "what happens", "que pasa"),
+    "bring": ("2", "bring", "traer", "llevar"),
+    "warrants": ("3", "warrant", "warrants", "orden", "ordenes", "arresto"),
+    "cost": ("4", "cost", "price", "pay", "insurance", "free", "costo", "pagar", "gratis"),
+    "residency": ("5", "resident", "residency", "live", "residente", "residencia", "vivo"),
+    "privacy": ("6", "privacy", "private", "data", "privacidad", "privado", "datos"),
+    "back": ("0", "back", "volver", "atras", "regresar"),
+}
+ANSWERS = {  # which screening state saves which answer
+    "ask_safe": "safe",
+    "ask_adult": "adult",
+    "ask_handover": "handover",
+    "ask_weapons": "weapons",
+    "ask_warrant": "warrant",
+    "ask_consent": "consent",
+}
+RIDE_ANSWERS = ("safe", "adult", "handover", "weapons", "warrant", "meet", "place", "consent")
+OPEN = ("waiting", "accepted", "arriving", "no_officer")
+CLOSED = ("completed", "cancelled")
+LANGUAGES = ("en", "es")
+SILENT_WHEN_OPTED_OUT = {"emergency", "crisis", "help", "opt_in"}  # the only ones that answer
+
+
+class Intake:
+    """Carry one message through the intake machine and collect what to say and do."""
+
+    state: str  # set by the machine
+
+    def __init__(self, event: Event, data: Mapping[str, Any]) -> None:
+        data = data if isinstance(data, Mapping) else {}
+        context = event.context if isinstance(event.context, Mapping) else {}
+        request = context.get("request")
+        self.event = event
+        self.opted_out = bool(context.get("opted_out"))
+        self.idle = bool(context.get("idle"))
+        self.request = request if isinstance(request, Mapping) else None
+        self.language = data.get("language") if data.get("language") in LANGUAGES else "en"
+        answers = data.get("answers")
+        self.answers = dict(answers) if isinstance(answers, Mapping) else {}
+        reasks = data.get("reasks")
+        self.reasks = reasks if isinstance(reasks, int) and reasks >= 0 else 0
+        self.raw = event.text if isinstance(event.text, str) else ""
+        self.text = normalise(self.raw)
+        self.blank = not self.text and is_blank(self.raw)
+        self.unclear = False
+        self.replies: list[Reply] = []
+        self.effects: list[Effect] = []
+
+    def plan(self, state: str | None, states: Sequence[str], initial: str) -> tuple[str, str | None]:
+        """Return the state to start from and the trigger to fire (None: stay silent)."""
+        command, language = read_command(self.raw, self.event.channel)
+        known = state in states
+        if self.opted_out:
+            if command is None and self.text == "yes":
+                command = "opt_in"  # Twilio re-subscribes on YES too (RELIABILITY MSG-2)
+            if command not in SILENT_WHEN_OPTED_OUT:
+                return (state if known else initial), None
+        if language:
+            self.language = language
+        if known and not self.idle:
+            return state, command or "receive"
+        self.answers, self.reasks = {}, 0
+        if command:
+            return initial, command
+        if state is None and is_spanish(self.text):
+            self.language = "es"
+        return initial, ("reset" if state is not None and not known else "restart")
+
+    def step(self, state: str) -> Step:
+        """Return what the turn decided, ending in `state`."""
+        # Answers live only while screening: nothing personal lingers after it.
+        answers = self.answers if state in SCREENING else {}
+        data = {
+            "language": self.language,
+            "answers": answers,
+            "reasks": self.reasks if self.unclear else 0,
+        }
+        return Step(state, data, self.language, self.replies, self.effects)
+
+    # guards
+
+    def is_yes(self) -> bool:
+        """Tell whether the person said yes."""
+        return read_answer(self.text) == "yes"
+
+    def is_no(self) -> bool:
+        """Tell whether the person said no."""
+        return read_answer(self.text) == "no"
+
+    def is_yes_or_no(self) -> bool:
+        """Tell whether the person said yes or no."""
+        return read_answer(self.text) in ("yes", "no")
+
+    def has_answer(self) -> bool:
+        """Tell whether the person said yes, no or not sure."""
+        return read_answer(self.text) is not None
+
+    def is_adult(self) -> bool:
+        """Tell whether the person said they are 18 or older."""
+        return read_adult(self.text) == "yes"
+
+    def is_minor(self) -> bool:
+        """Tell whether the person said they are under 18."""
+        return read_adult(self.text) == "no"
+
+    def has_place(self) -> bool:
+        """Tell whether the person named a place to meet or chose headquarters."""
+        return read_place(self.raw) is not None
+
+    def is_info_choice(self) -> bool:
+        """Tell whether the person chose how the program works."""
+        return read_choice(self.text, WELCOME_CHOICES) == "info"
+
+    def is_ride_choice(self) -> bool:
+        """Tell whether the person chose a ride to treatment."""
+        return read_choice(self.text, WELCOME_CHOICES) == "ride"
+
+    def is_officer_choice(self) -> bool:
+        """Tell whether the person chose to talk to an officer."""
+        return read_choice(self.text, WELCOME_CHOICES) == "officer"
+
+    def is_back_choice(self) -> bool:
+        """Tell whether the person asked to go back to the main menu."""
+        return read_choice(self.text, INFO_CHOICES) == "back"
+
+    def has_topic(self) -> bool:
+        """Tell whether the person picked one of the program answers."""
+        return read_choice(self.text, INFO_CHOICES) not in (None, "back")
+
+    def has_open_request(self) -> bool:
+        """Tell whether this person has a request still open."""
+        return self.request is not None and self.request.get("status") in OPEN
+
+    def has_all_answers(self) -> bool:
+        """Tell whether every screening answer is there to send."""
+        return all(name in self.answers for name in RIDE_ANSWERS)
+
+    # actions: save_* change data, mark_* say or do something
+
+    def save_answer(self) -> None:
+        """Keep the answer to the current question."""
+        said = read_adult(self.text) if self.state == "ask_adult" else read_answer(self.text)
+        self.answers[ANSWERS[self.state]] = said
+
+    def save_place(self) -> None:
+        """Keep where to meet: headquarters or the person's own words, trimmed."""
+        meet, place = read_place(self.raw) or ("hq", None)
+        self.answers["meet"] = meet
+        self.answers["place"] = place
+
+    def save_spanish(self) -> None:
+        """Speak Spanish from now on."""
+        self.language = "es"
+
+    def save_english(self) -> None:
+        """Speak English from now on."""
+        self.language = "en"
+
+    def say(self, key: str, **params: str) -> None:
+        """Queue a reply."""
+        self.replies.append(Reply(key, params))
+
+    def do(self, kind: str, **params: Any) -> None:
+        """Queue an effect for the service."""
+        self.effects.append(Effect(kind, params))
+
+    def mark_prompt(self) -> None:
+        """Ask the current state's question again, or give the open request's status."""
+        if self.state == "request_open":
+            self.mark_status()
+        elif self.state == "confirm":
+            meet = "confirm.hq" if self.answers.get("meet") == "hq" else PROMPTS["confirm"]
+            self.say(meet, **self.summary())
+        else:
+            self.say(PROMPTS[self.state])
+
+    def summary(self) -> dict[str, str]:
+        """Return the answers the confirm text shows."""
+        names = ("place", "handover", "weapons", "warrant", "consent")
+        return {name: str(self.answers.get(name) or "") for name in names}
+
+    def mark_unclear(self) -> None:
+        """Re-ask the question, then offer the desk after MAX_REASKS tries."""
+        self.unclear = True
+        self.reasks += 1
+        if self.reasks > MAX_REASKS:
+            self.say("reask.desk")
+        elif self.blank:
+            self.say("reask.empty")
+        else:
+            self.say(REASKS.get(self.state, "welcome.reask"))
+
+    def mark_status(self) -> None:
+        """Tell the truth about this person's request."""
+        if self.request is None:
+            self.say("status.none")
+            return
+        status = self.request.get("status")
+        ref = str(self.request.get("ref") or "")[:12]
+        known = status in OPEN or status in CLOSED
+        self.say(f"status.{status}" if known else "status.unknown", ref=ref)
+
+    def mark_welcome_back(self) -> None:
+        """Greet a returning person and give the open request's status."""
+        self.say("welcome_back")
+        self.mark_status()
+
+    def mark_topic(self) -> None:
+        """Answer one program question and say how to go on."""
+        self.say(f"info.{read_choice(self.text, INFO_CHOICES)}")
+        self.say("info.more")
+
+    def mark_callback(self) -> None:
+        """Ask the duty sergeant to call back."""
+        self.do("request_callback")
+        self.say("callback.requested")
+
+    def mark_unsafe(self) -> None:
+        """Send emergency guidance and alert the sergeant: the person is not safe."""
+        self.do("alert_sergeant", reason="unsafe")
+        self.say("unsafe")
+
+    def mark_under_age(self) -> None:
+        """Point someone under 18 to other help; no dispatch."""
+        self.say("under_age")
+
+    def mark_weapons(self) -> None:
+        """Give the weapons safety instruction."""
+        self.say("weapons.safety")
+
+    def mark_warrants(self) -> None:
+        """Give the honest warrant text."""
+        self.say("info.warrants")
+
+    def mark_sent(self) -> None:
+        """Send the ride request."""
+        self.do("request_ride", answers={name: self.answers.get(name) for name in RIDE_ANSWERS})
+        self.say("request.sent")
+
+    def mark_dropped(self) -> None:
+        """Say nothing was sent and offer the choices again."""
+        self.say("confirm.dropped")
+
+    def mark_cancelled(self) -> None:
+        """Cancel the open request."""
+        self.do("cancel_request")
+        self.say("cancel.done", ref=str((self.request or {}).get("ref") or "")[:12])
+
+    def mark_no_request(self) -> None:
+        """Say there is no open request to cancel."""
+        self.say("cancel.none")
+
+    def mark_emergency(self) -> None:
+        """Give 911 guidance and alert the sergeant."""
+        self.do("alert_sergeant", reason="emergency")
+        self.say("emergency")
+
+    def mark_crisis(self) -> None:
+        """Give 988 and 911 guidance and alert the sergeant."""
+        self.do("alert_sergeant", reason="suicide")
+        self.say("crisis")
+
+    def mark_help(self) -> None:
+        """Send the help text."""
+        self.say("help")
+
+    def mark_opt_in(self) -> None:
+        """Re-subscribe the number."""
+        self.do("opt_in")
+        self.say("opted_in")
+
+    def mark_opt_out(self) -> None:
+        """Record the opt-out; Twilio itself answers STOP, so say nothing."""
+        self.do("opt_out")
+
+    def mark_deleted(self) -> None:
+        """Erase what is stored about this number."""
+        self.answers = {}
+        self.do("delete_data")
+        self.say("deleted")
+
+    def mark_sorry(self) -> None:
+        """Apologise for losing the place in the conversation."""
+        self.say("reset.sorry")
+
+
+INTAKE = Flow("intake", STATES, TRANSITIONS, "welcome", Intake)

@@ -1,0 +1,451 @@
+"""Read what people text: global commands, yes/no answers, menu choices and places.
+
+Every phrase below is written already normalised (lowercase ASCII, single spaces), because
+matching happens after `normalise`: accents, capitals and punctuation never matter.
+"""
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+MAX_WORDS = 12  # a longer text is a story, not an answer: re-ask rather than guess
+MAX_INPUT = 1600  # Twilio's own cap on one message; bounds the work for anything longer
+PLACE_LIMIT = 200
+
+# Words that change nothing about what someone asked for ("STATUS please", "menu por favor").
+POLITE = frozenset(
+    {"please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "now"}
+    | {"por", "favor", "porfa", "porfavor", "gracias", "ahora"}
+)
+
+
+class Command(NamedTuple):
+    """A global word: what it asks for, the language it implies, and how it must appear."""
+
+    name: str
+    language: str | None
+    phrases: tuple[str, ...]
+    anywhere: bool = False  # True: inside any text; False: the whole text (politeness aside)
+    sms_only: bool = False
+
+
+# Order is priority: danger first, then the opt-out family Twilio enforces, then ours.
+COMMANDS = (
+    Command(
+        "crisis",
+        None,
+        (
+            "suicide",
+            "suicidal",
+            "kill myself",
+            "killing myself",
+            "end my life",
+            "take my life",
+            "want to die",
+            "wanna die",
+            "hurt myself",
+            "end it all",
+            "better off dead",
+            "no reason to live",
+        ),
+        anywhere=True,
+    ),
+    Command(
+        "crisis",
+        "es",
+        (
+            "suicidio",
+            "suicida",
+            "suicidarme",
+            "matarme",
+            "quiero morir",
+            "quiero morirme",
+            "quitarme la vida",
+            "acabar con mi vida",
+            "hacerme dano",
+            "no quiero vivir",
+        ),
+        anywhere=True,
+    ),
+    Command(
+        "emergency",
+        None,
+        (
+            "overdose",
+            "overdosing",
+            "overdosed",
+            "od",
+            "oding",
+            "not breathing",
+            "isnt breathing",
+            "stopped breathing",
+            "cant breathe",
+            "cannot breathe",
+            "can not breathe",
+            "no pulse",
+            "dying",
+            "unresponsive",
+            "wont wake up",
+            "not waking up",
+            "passed out",
+            "turning blue",
+            "blue lips",
+        ),
+        anywhere=True,
+    ),
+    Command(
+        "emergency",
+        "es",
+        (
+            "sobredosis",
+            "no respira",
+            "no esta respirando",
+            "no puede respirar",
+            "no puedo respirar",
+            "dejo de respirar",
+            "muriendo",
+            "me muero",
+            "se muere",
+            "inconsciente",
+            "no responde",
+            "no despierta",
+            "labios azules",
+            "desmayado",
+            "desmayada",
+        ),
+        anywhere=True,
+    ),
+    # Twilio blocks the number itself when one of these arrives as a single word (MSG-1).
+    Command(
+        "opt_out",
+        None,
+        (
+            "stop",
+            "stopall",
+            "stop all",
+            "unsubscribe",
+            "cancel",
+            "end",
+            "quit",
+            "revoke",
+            "optout",
+            "opt out",
+            "stop it",
+            "stop this",
+        ),
+        sms_only=True,
+    ),
+    Command("opt_out", "es", ("para", "parar", "basta"), sms_only=True),
+    # Plain language: Twilio does not act on these, the CTIA says we must (RELIABILITY #16).
+    Command(
+        "opt_out",
+        None,
+        (
+            "stop texting",
+            "stop messaging",
+            "stop sending",
+            "stop text",
+            "stop the texts",
+            "stop these texts",
+            "stop contacting",
+            "dont text me",
+            "do not text me",
+            "dont message me",
+            "no more texts",
+            "no more messages",
+            "opt me out",
+            "unsubscribe me",
+            "remove me from",
+        ),
+        anywhere=True,
+        sms_only=True,
+    ),
+    Command(
+        "opt_out",
+        "es",
+        (
+            "no mas mensajes",
+            "no me escribas",
+            "no me escriban",
+            "no me mandes",
+            "no me manden",
+            "deja de escribirme",
+            "dejen de escribirme",
+            "deja de mandarme",
+            "dejen de mandarme",
+            "deja de enviarme",
+            "dejen de enviarme",
+            "darme de baja",
+            "dar de baja",
+        ),
+        anywhere=True,
+        sms_only=True,
+    ),
+    Command("opt_in", None, ("start", "unstop"), sms_only=True),
+    Command("help", None, ("help", "info")),
+    Command("help", "es", ("ayuda", "informacion")),
+    Command("spanish", "es", ("es", "espanol", "spanish", "en espanol", "castellano")),
+    Command("english", None, ("en", "english", "ingles", "en ingles")),
+    Command("menu", None, ("menu", "main menu", "start over", "restart", "home")),
+    Command("menu", "es", ("menu principal", "inicio", "empezar de nuevo", "volver a empezar")),
+    Command("status", None, ("status", "my status", "ride status", "request status")),
+    Command("status", "es", ("estado", "mi estado", "estatus")),
+    # Bare CANCEL is Twilio's opt-out word, so cancelling a ride always takes two words.
+    Command(
+        "cancel_ride",
+        None,
+        (
+            "cancel ride",
+            "cancel my ride",
+            "cancel the ride",
+            "cancel request",
+            "cancel my request",
+            "cancel the request",
+            "cancel pickup",
+        ),
+    ),
+    Command(
+        "cancel_ride",
+        "es",
+        (
+            "cancelar",
+            "cancela",
+            "cancelar viaje",
+            "cancelar el viaje",
+            "cancelar mi viaje",
+            "cancelar solicitud",
+            "cancelar la solicitud",
+            "cancelar transporte",
+        ),
+    ),
+    Command(
+        "delete",
+        None,
+        ("delete", "delete my data", "delete data", "delete everything", "delete me", "erase"),
+    ),
+    Command(
+        "delete",
+        "es",
+        ("borrar", "borra", "borrar datos", "borrar mis datos", "borrar todo", "eliminar"),
+    ),
+)
+
+YES = frozenset(
+    {"1", "y", "yes", "yeah", "yea", "yeh", "yep", "yup", "ya", "yah", "yess", "ye"}
+    | {"ok", "okay", "okey", "k", "kk", "sure", "alright", "correct", "right", "affirmative"}
+    | {"absolutely", "definitely", "certainly", "fine", "good", "safe", "adult"}
+    | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto"}
+    | {"afirmativo", "simon", "seguro", "segura"}
+)
+NO = frozenset(
+    {"2", "n", "no", "nope", "nah", "nay", "negative", "never", "not", "nop", "noo", "nooo"}
+    | {"none", "nothing", "nunca", "nel", "nada", "ninguno", "ninguna", "ningun", "tampoco"}
+)
+NEGATIONS = frozenset({"not", "no", "never", "nunca"})  # "not safe" is a no, not a yes
+YES_PHRASES = ("of course", "por supuesto", "i am", "i do", "i will", "i have", "lo soy")
+NOT_SURE = (
+    "3",
+    "not sure",
+    "unsure",
+    "idk",
+    "i dont know",
+    "dont know",
+    "i do not know",
+    "dunno",
+    "maybe",
+    "no idea",
+    "perhaps",
+    "possibly",
+    "could be",
+    "not certain",
+    "no se",
+    "no lo se",
+    "no estoy seguro",
+    "no estoy segura",
+    "no sabe",
+    "quizas",
+    "quiza",
+    "tal vez",
+    "a lo mejor",
+    "puede ser",
+    "ni idea",
+)
+MINOR_WORDS = frozenset({"under", "younger", "minor", "menor", "menos"})
+ADULT_WORDS = frozenset({"over", "older", "mayor"})
+
+NUMBER_WORDS = {
+    "zero": "0",
+    "cero": "0",
+    "one": "1",
+    "uno": "1",
+    "two": "2",
+    "dos": "2",
+    "three": "3",
+    "tres": "3",
+    "four": "4",
+    "cuatro": "4",
+    "five": "5",
+    "cinco": "5",
+    "six": "6",
+    "seis": "6",
+}
+
+# Only a new conversation is read for these: later, the person chooses with ES or EN.
+SPANISH_HINTS = ("hola", "buenas", "buenos dias", "necesito", "quiero", "ayudeme", "por favor")
+
+HQ = frozenset(
+    {"1", "hq", "headquarters", "police hq", "police headquarters", "at hq", "meet at hq"}
+    | {"station", "the station", "police station", "police department", "your station"}
+    | {"comisaria", "la comisaria", "estacion", "la estacion", "estacion de policia"}
+    | {"jefatura", "la jefatura", "jefatura de policia", "en la jefatura", "cuartel"}
+)
+
+
+def normalise(text: str) -> str:
+    """Fold text to lowercase ASCII words separated by single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT])
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Drop apostrophes so "can't" and "I'm" stay one word: "cant", "im".
+    bare = bare.replace("'", "").replace("\u2019", "").casefold()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", bare).split())
+
+
+def is_blank(text: str) -> bool:
+    """Tell whether a text has no letters or digits at all (empty, spaces, emoji, a picture)."""
+    return not any(c.isalnum() for c in text[:MAX_INPUT])
+
+
+def contains(text: str, phrase: str) -> bool:
+    """Tell whether a normalised text holds a phrase as whole words."""
+    return f" {phrase} " in f" {text} "
+
+
+def strip_polite(text: str) -> str:
+    """Drop words that add courtesy but no meaning."""
+    return " ".join(w for w in text.split() if w not in POLITE)
+
+
+def read_command(text: str, channel: str = "sms") -> tuple[str | None, str | None]:
+    """Return the global command in a raw text and the language it implies, if any."""
+    folded = normalise(text)
+    if not folded:
+        return None, None
+    core = strip_polite(folded)
+    for command in COMMANDS:
+        if command.sms_only and channel != "sms":
+            continue
+        if command.anywhere:
+            hit = any(contains(folded, phrase) for phrase in command.phrases)
+        else:
+            hit = core in command.phrases
+        if hit:
+            return command.name, command.language
+    return None, None
+
+
+def is_spanish(text: str) -> bool:
+    """Tell whether a normalised first message looks Spanish ("hola", "necesito ayuda")."""
+    return any(contains(text, phrase) for phrase in SPANISH_HINTS)
+
+
+def read_answer(text: str, phrases: bool = True) -> str | None:
+    """Return "yes", "no" or "not_sure" for a normalised answer, or None when unclear.
+
+    `phrases=False` ignores the weak yes of "I am ..." (in "I am 16" the age answers).
+    """
+    words = text.split()
+    if not words or len(words) > MAX_WORDS:
+        return None
+    if any(contains(text, phrase) for phrase in NOT_SURE):
+        return "not_sure"
+    yes = no = False
+    for before, word in zip(["", *words[:-1]], words, strict=True):
+        if word in YES and word not in NO:
+            if before in NEGATIONS:
+                no = True
+            else:
+                yes = True
+        elif word in NO:
+            no = True
+    if phrases and not yes and not no:
+        yes = any(contains(text, phrase) for phrase in YES_PHRASES)
+    if yes == no:
+        return None
+    return "yes" if yes else "no"
+
+
+def read_age(text: str) -> str | None:
+    """Return "yes" (18+) or "no" for an answer that states an age, or None."""
+    words = text.split()
+    if not words or len(words) > MAX_WORDS:
+        return None
+    if any(w in MINOR_WORDS for w in words):
+        return "no"
+    ages = {int(w) for w in words if w.isdigit() and len(w) <= 3 and 4 <= int(w) <= 120}
+    if len(ages) == 1:
+        return "yes" if ages.pop() >= 18 else "no"
+    if any(w in ADULT_WORDS for w in words):
+        return "yes"
+    return None
+
+
+def read_adult(text: str) -> str | None:
+    """Return "yes" or "no" to "are you 18 or older?", reading ages too ("I'm 17")."""
+    age = read_age(text)
+    said = read_answer(text, phrases=age is None)
+    if age is None:
+        return said if said != "not_sure" else None
+    if said is None or said == age:
+        return age
+    return None  # "yes, 17": contradictory, so ask again
+
+
+def read_choice(text: str, options: Mapping[str, Sequence[str]]) -> str | None:
+    """Return the one option a normalised text picks ("option 2 please", "a ride"), or None."""
+    words = text.split()
+    if not words or len(words) > MAX_WORDS:
+        return None
+    numbers = {NUMBER_WORDS.get(w, w) for w in words if w.isdigit() or w in NUMBER_WORDS}
+    numbers = {str(int(n)) if len(n) <= 3 else n for n in numbers}
+    if numbers:
+        if len(numbers) != 1:
+            return None
+        (number,) = numbers
+        found = {name for name, phrases in options.items() if number in phrases}
+    else:
+        found = {
+            name for name, phrases in options.items() if any(contains(text, phrase) for phrase in phrases)
+        }
+    return found.pop() if len(found) == 1 else None
+
+
+def read_place(text: str) -> tuple[str, str | None] | None:
+    """Return ("hq", None), ("place", cleaned text) or None for a where-to-meet answer."""
+    folded = normalise(text)
+    if strip_polite(folded) in HQ:
+        return "hq", None
+    if is_bare_answer(folded):
+        return None
+    place = clean_place(text)
+    letters = sum(c.isalpha() for c in place)
+    if letters < 1 or sum(c.isalnum() for c in place) < 2:
+        return None
+    return "place", place
+
+
+def is_bare_answer(text: str) -> bool:
+    """Tell whether a normalised text is only a yes, no or not-sure (so not a place)."""
+    core = strip_polite(text)
+    if not core:
+        return True
+    return core in NOT_SURE or all(w in YES or w in NO for w in core.split())
+
+
+def clean_place(text: str) -> str:
+    """Trim free text to one line of at most PLACE_LIMIT characters, without controls or emoji."""
+    kept = "".join(
+        " " if unicodedata.category(c)[0] == "C" or unicodedata.category(c) == "So" else c
+        for c in text[:MAX_INPUT]
+    )
+    return " ".join(kept.split())[:PLACE_LIMIT].strip()

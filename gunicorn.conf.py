@@ -1,0 +1,22 @@
+"""gunicorn settings for the hotline's web process (values from the environment)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# sync: one request per process, the simplest model; gthread with GUNICORN_THREADS > 1 also works
+# (the shared flow machines lock their own bookkeeping).
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+# Twilio waits 15 s in all, connect included: a request still running at 14 s is already lost,
+# so the worker is recycled (its transaction rolls back) and Twilio's retry is deduplicated.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "14"))
+graceful_timeout = 20
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+# The app opens no connection before the fork; each worker builds its own engine.
+preload_app = False
+accesslog = "-"
+# Path only (%(U)s), never the query string, referer or user agent: no personal data in access logs.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

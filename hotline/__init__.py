@@ -1,0 +1,67 @@
+"""Safe Passage hotline: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from hotline import config as settings
+from hotline.db import Database
+from hotline.privacy import Pseudonyms, Vault, install_log_scrubbing
+from hotline.program import load_program
+from hotline.runtime import Runtime
+
+# Twilio caps a body at 1600 characters; nothing legitimate posts more than this.
+MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    transport: Any = None,
+    environ: Mapping[str, str] | None = None,
+    instance_path: str | None = None,
+) -> Flask:
+    """Create the hotline app; settings come from the environment unless given."""
+    from flows.texts import Catalog
+    from hotline.transport import make_transport
+
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    if environ is None:
+        _load_dotenv()
+        environ = os.environ
+    app.config.from_mapping(settings.load(environ, app.instance_path, test_config))
+    app.config["SECRET_KEY"] = app.config["HOTLINE_SECRET_KEY"]
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k not in settings.SETTINGS})
+
+    program = load_program(app.config["HOTLINE_PROGRAM"])
+    app.extensions["hotline"] = Runtime(
+        config=app.config,
+        db=Database(app.config["DATABASE_URL"]),
+        vault=Vault(app.config["HOTLINE_ENCRYPTION_KEYS"]),
+        pseudonyms=Pseudonyms(app.config["HOTLINE_SECRET_KEY"]),
+        program=program,
+        catalog=Catalog(overrides=program.texts, facts=program.facts()),
+        transport=transport or make_transport(app.config),
+    )
+    install_log_scrubbing()
+
+    from hotline import health, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(health.bp)
+    return app
+
+
+def _load_dotenv() -> None:
+    """Read a .env file from the working directory (development); real variables win."""
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        return
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)

@@ -1,0 +1,264 @@
+"""The `hotline` command: run, migrate, manage the roster, and talk to the hotline locally."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from cryptography.fernet import Fernet
+from flask import Flask
+
+from hotline.config import ConfigError
+from hotline.runtime import Runtime
+
+
+def build_app(development: bool = False) -> Flask:
+    """Create the app for a command, turning a configuration error into a clear exit."""
+    from hotline import create_app
+
+    development = development and not os.environ.get("HOTLINE_ENV")
+    try:
+        return create_app({"HOTLINE_ENV": "development"} if development else None)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def closing_database(app: Flask) -> Iterator[Runtime]:
+    """Yield the app's runtime; its database connections close at the end."""
+    from hotline.runtime import runtime
+
+    rt = runtime(app)
+    try:
+        yield rt
+    finally:
+        rt.db.dispose()
+
+
+def command_runtime(development: bool = False):
+    """Return a context giving the runtime a command works with."""
+    return closing_database(build_app(development))
+
+
+def in_unit_of_work(action: Callable):
+    """Run an action in one transaction, commit it, and return its result."""
+    with command_runtime() as rt, rt.db.unit_of_work() as session:
+        result = action(session, rt)
+        session.commit()
+        return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Safe Passage hotline: SMS and voice hotline for police drug-amnesty programs."""
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def dev(host: str, port: int) -> None:
+    """Run web + worker with SQLite, the local transport and a demo roster."""
+    from hotline import migrations, roster, worker
+    from hotline.runtime import runtime
+
+    os.environ["HOTLINE_ENV"] = "development"
+    os.environ.setdefault("HOTLINE_TRANSPORT", "local")
+    os.environ.setdefault("HOTLINE_PUBLIC_URL", f"http://{host}:{port}")
+    app = build_app(development=True)
+    rt = runtime(app)
+    migrations.upgrade(rt.db)
+    with rt.db.unit_of_work() as session:
+        added = roster.seed_demo(session, rt)
+        session.commit()
+    if added:
+        click.echo(f"Added a demo roster of {added} (fictional numbers, all on duty).")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever,
+        args=(rt,),
+        kwargs={"poll_seconds": rt.config["HOTLINE_WORKER_POLL_SECONDS"], "stop_event": stop},
+        daemon=True,
+        name="hotline-worker",
+    )
+    thread.start()
+    click.echo(f"Hotline listening on http://{host}:{port} (transport: {rt.config['HOTLINE_TRANSPORT']}).")
+    click.echo("Talk to it as a participant in another terminal:  .venv/bin/hotline simulate")
+    click.echo("See what it would have sent:                      .venv/bin/hotline outbox")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="One pass over due messages and deadlines, then exit.")
+def worker_command(once: bool) -> None:
+    """Send due outbox rows and fire due deadlines."""
+    from hotline import worker
+
+    with command_runtime() as rt:
+        if once:
+            counts = worker.run_once(rt)
+            click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()) or "nothing due")
+            return
+        worker.run_forever(rt, poll_seconds=rt.config["HOTLINE_WORKER_POLL_SECONDS"])
+
+
+# -- database --------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (safe to run on each release)."""
+    from hotline import migrations
+
+    with command_runtime() as rt:
+        migrations.upgrade(rt.db)
+        click.echo(f"Database at revision {migrations.current(rt.db)}.")
+
+
+# -- roster ----------------------------------------------------------------------------------
+
+
+@main.group()
+def officers() -> None:
+    """The roster of officers and sergeants."""
+
+
+@officers.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True, help="E.164, e.g. +18165550123")
+@click.option("--sergeant", is_flag=True, help="Gets every alert.")
+def officers_add(name: str, phone: str, sergeant: bool) -> None:
+    """Register an officer (or a sergeant)."""
+    from hotline import roster
+
+    try:
+        officer = in_unit_of_work(
+            lambda s, rt: roster.add_officer(s, rt, name=name, phone=phone, sergeant=sergeant)
+        )
+    except roster.RosterError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Added {'sergeant' if sergeant else 'officer'} {officer.name} (id {officer.id}), off duty.")
+
+
+@officers.command("list")
+def officers_list() -> None:
+    """Show the roster (numbers stay hidden)."""
+    from hotline import roster
+
+    people = in_unit_of_work(lambda s, rt: roster.everyone(s))
+    if not people:
+        click.echo("The roster is empty: add someone with `hotline officers add`.")
+    for person in people:
+        role = "sergeant" if person.is_sergeant else "officer"
+        duty = "on duty" if person.on_duty else "off duty"
+        state = "" if person.active else " (inactive)"
+        click.echo(f"{person.id:>4}  {person.name:<24} {role:<9} {duty}{state}")
+
+
+@officers.command("on")
+@click.argument("phone")
+def officers_on(phone: str) -> None:
+    """Put an officer on duty (the same as texting ON)."""
+    _set_duty(phone, True)
+
+
+@officers.command("off")
+@click.argument("phone")
+def officers_off(phone: str) -> None:
+    """Take an officer off duty (the same as texting OFF)."""
+    _set_duty(phone, False)
+
+
+def _set_duty(phone: str, on_duty: bool) -> None:
+    from hotline import roster
+
+    try:
+        officer = in_unit_of_work(lambda s, rt: roster.set_duty(s, rt, phone, on_duty))
+    except roster.RosterError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{officer.name} is now {'on' if on_duty else 'off'} duty.")
+
+
+# -- local tools -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, help="How many of the newest messages.")
+def outbox(limit: int) -> None:
+    """Show what the hotline sent or will send (texts are shown with the local transport only)."""
+    from hotline import simulator
+
+    with command_runtime() as rt, rt.db.reading() as session:
+        show_text = rt.config["HOTLINE_TRANSPORT"] == "local"
+        lines = simulator.outbox_lines(session, rt, limit=limit, show_text=show_text)
+    for line in lines or ["The outbox is empty."]:
+        click.echo(line)
+
+
+@main.command()
+@click.option("--from", "sender", default="+18165550199", show_default=True, help="Your pretend number.")
+@click.option("--url", default=None, help="A running hotline (e.g. http://127.0.0.1:5000); else in-process.")
+def simulate(sender: str, url: str | None) -> None:
+    """Chat with the hotline as a participant, in this terminal."""
+    from hotline import simulator
+
+    app = build_app(development=True)
+    with closing_database(app):
+        chat = simulator.Phone(app, sender, base_url=url)
+        click.echo(f"Texting the hotline as {sender}. Type a message; Ctrl-D to quit.")
+        while True:
+            try:
+                text = input("you> ")
+            except (EOFError, KeyboardInterrupt):
+                click.echo()
+                return
+            try:
+                replies = chat.send(text)
+            except simulator.SimulatorError as error:
+                click.echo(f"(!) {error}", err=True)
+                continue
+            for reply in replies:
+                click.echo(f"hotline> {reply}")
+
+
+@main.group()
+def flows() -> None:
+    """The conversation flows."""
+
+
+@flows.command("diagram")
+def flows_diagram() -> None:
+    """Print the intake flow as a Mermaid state diagram."""
+    from flows import INTAKE
+    from flows.diagram import mermaid
+
+    click.echo(mermaid(INTAKE))
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys for stored contact numbers and texts."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new key for HOTLINE_ENCRYPTION_KEYS (put it first to rotate)."""
+    click.echo(Fernet.generate_key().decode())
+
+
+def run() -> None:  # pragma: no cover - console entry
+    sys.exit(main())

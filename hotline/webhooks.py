@@ -1,0 +1,136 @@
+"""Twilio webhooks: check the signature, turn the form into an event, answer with TwiML.
+
+The only module that knows Twilio's form field names. No business rule lives here.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import unicodedata
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, g, request
+from sqlalchemy.exc import SQLAlchemyError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from hotline import conversation, outbox
+from hotline.runtime import runtime
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+FORM = "application/x-www-form-urlencoded"
+# Twilio caps an SMS body at 1600 characters; anything longer is not from Twilio's messaging.
+MAX_BODY = 1600
+
+
+def twilio_signed(view: Callable) -> Callable:
+    """Refuse (403, empty body, nothing written) any request Twilio did not sign."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if request.mimetype != FORM:
+            abort(Response(status=415))
+        rt = runtime()
+        if request.headers.get("X-Twilio-Webhooks-Signature-Settings"):
+            # Signed with a shared key we were never given: fail closed and say so.
+            log.warning("webhook signed with unsupported settings on %s", request.path)
+            abort(Response(status=403))
+        # The URL exactly as Twilio requested it: configured public base + raw path and query.
+        url = rt.public_url(request.path)
+        if request.query_string:
+            url += "?" + request.query_string.decode("latin-1")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        validator = RequestValidator(rt.config["TWILIO_AUTH_TOKEN"])
+        if not signature or not validator.validate(url, request.form, signature):
+            log.warning("invalid Twilio signature on %s", request.path)
+            abort(Response(status=403))
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def twiml(response) -> Response:
+    """Return a TwiML document with Twilio's content type."""
+    return Response(str(response), mimetype="text/xml")
+
+
+def messages(texts: list[str]) -> Response:
+    """Return TwiML that sends each text (none: an empty response)."""
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    return twiml(response)
+
+
+@bp.post("/sms")
+@twilio_signed
+def sms() -> Response:
+    """Answer an inbound text with the conversation's next step."""
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    g.sid = sid
+    if not sid:
+        return messages([])
+    inbound = conversation.Inbound(
+        sid=sid,
+        sender=form.get("From", ""),
+        body=printable(form.get("Body", ""))[:MAX_BODY],
+        num_media=_int(form.get("NumMedia")),
+    )
+    rt = runtime()
+    try:
+        texts = conversation.handle_sms(rt, inbound)
+    except SQLAlchemyError:
+        log.exception("database failure answering %s", sid)
+        texts = [rt.catalog.render("service_unavailable", "en")]
+    return messages(texts)
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    """Record a message or call status callback; always 200 so Twilio does not retry."""
+    form = request.form
+    sid = form.get("MessageSid") or form.get("CallSid") or ""
+    state = form.get("MessageStatus") or form.get("CallStatus") or ""
+    if sid and state:
+        rt = runtime()
+        try:
+            with rt.db.unit_of_work() as session:
+                outbox.record_status(session, sid=sid, status=state, error_code=form.get("ErrorCode"), rt=rt)
+                session.commit()
+        except SQLAlchemyError:
+            log.exception("database failure recording status of %s", sid)
+            return Response(status=503)
+    return Response(status=204)
+
+
+@bp.post("/fallback/sms")
+@twilio_signed
+def fallback_sms() -> Response:
+    """Answer with a static safe text when the main path failed; touches no database."""
+    log.error(
+        "Twilio used the SMS fallback for %s (error %s)",
+        request.form.get("MessageSid", ""),
+        request.form.get("ErrorCode", ""),
+    )
+    return messages([runtime().catalog.render("service_unavailable", "en")])
+
+
+def printable(text: str) -> str:
+    """Drop characters XML (and so TwiML) cannot carry, keeping line breaks and tabs."""
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\ufffe\uffff")
+    )
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0

@@ -1,0 +1,438 @@
+"""The worker: sends due outbox rows and fires due timers, from any number of processes.
+
+Claiming. A row is claimed in its own short transaction (PostgreSQL: SELECT ... FOR UPDATE
+SKIP LOCKED, so workers never wait on each other; SQLite: BEGIN IMMEDIATE makes one claimer
+at a time) that flips it to `sending` with a lease (`locked_until`) and counts the attempt.
+The send happens after that commit, holding no transaction during network I/O, and its
+result is written in another short transaction.
+
+Retries (REL-6). `retryable` errors (Twilio never processed the request) go back to pending
+with exponential back-off and jitter, at most MAX_ATTEMPTS sends, then `failed`. `final`
+errors fail the row with Twilio's code. `ambiguous` errors (the request may have reached
+Twilio) depend on who the text is for:
+
+- staff (officers, sergeant): retried like `retryable` -- at-least-once; a duplicate page
+  is harmless, a missing one leaves a person waiting for a ride;
+- participants: failed with error "ambiguous" and never re-sent -- at-most-once; a second
+  copy to a frightened person is worse than a gap, and the row is flagged for a human.
+
+A worker that dies between claim and result leaves its row in `sending`; once the lease runs
+out the row is re-claimed under the same rule: staff rows are sent again (possibly twice),
+participant rows are failed "ambiguous" and not sent again.
+
+Timers. A due timer is locked and its handler runs in the same transaction that marks it
+done, so a handler's writes and the done flag commit together: a killed worker neither repeats
+nor skips one. A handler that raises is rolled back and the timer stays pending (retried with
+back-off, failed after MAX_TIMER_ATTEMPTS). A timer whose kind no handler knows is left
+pending and logged once per process: a newer release that wrote it will fire it.
+
+Logs carry row ids and SIDs only, never a number or a body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from hotline import outbox
+from hotline.runtime import Runtime
+from hotline.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
+from models import OutboxMessage, Timer
+from models.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Seconds a claimed row belongs to its worker; far above one send (the transport's timeout).
+LEASE_SECONDS = 120
+#: Sends of one row, counting the first, before a retryable failure becomes final.
+MAX_ATTEMPTS = 8
+#: Back-off after the n-th failed send: BASE * 2**(n-1), capped, then scaled by 0.5..1 (jitter).
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+#: Handler runs of one timer that may raise before the timer is given up as failed.
+MAX_TIMER_ATTEMPTS = 8
+#: Staff alerts whose failure must reach the dispatch service at once (it escalates).
+UNDELIVERABLE = "undeliverable"
+
+Handler = Callable[..., Any]
+
+#: Timer kinds (and "undeliverable") to the functions that handle them: fn(session, rt, item).
+HANDLERS: dict[str, Handler] = {}
+
+_unknown_logged: set[tuple[str, int]] = set()  # (database, timer id): log each once
+
+
+def register(kind: str) -> Callable[[Handler], Handler]:
+    """Register a handler for a timer kind (or for "undeliverable" staff messages)."""
+
+    def decorate(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return decorate
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Return how long to wait after the given number of failed sends (with jitter)."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=ceiling * (rng or random).uniform(0.5, 1.0))
+
+
+# -- the outbox ------------------------------------------------------------------------------
+
+
+def claim_due_message(
+    rt: Runtime, *, now: datetime, handlers: Mapping[str, Handler] | None = None
+) -> OutboxMessage | None:
+    """Claim the next due outbox row for this worker (committed); None when nothing is due."""
+    with rt.db.unit_of_work() as session:
+        while True:
+            row = session.exec(
+                select(OutboxMessage)
+                .where(
+                    or_(
+                        and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
+                        # A worker died between claim and result: its lease ran out.
+                        and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
+                    )
+                )
+                .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                session.commit()
+                return None
+            if row.status == "sending" and not _may_resend(row):
+                _settle_failed(session, row, "ambiguous")
+                notify_undeliverable(session, rt, row, handlers)
+                log.warning("outbox %s: worker lost it mid-send; not re-sent (ambiguous)", row.id)
+                session.commit()
+                continue
+            row.status = "sending"
+            row.attempts += 1
+            row.locked_until = now + timedelta(seconds=LEASE_SECONDS)
+            session.add(row)
+            session.commit()
+            return row
+
+
+def _may_resend(row: OutboxMessage) -> bool:
+    """Tell whether a row lost mid-send may go out again: staff only, within the attempt cap."""
+    return row.audience == "staff" and row.attempts < MAX_ATTEMPTS
+
+
+def send(rt: Runtime, row: OutboxMessage) -> Sent:
+    """Send one claimed row through the runtime's transport."""
+    to = rt.vault.open(row.to_sealed)
+    body = rt.vault.open(row.body_sealed) if row.body_sealed is not None else ""
+    if not to or body is None:
+        raise TransportError(FINAL, reason="unreadable")
+    callback = rt.public_url("/twilio/status")
+    if row.kind == "call":
+        return rt.transport.place_call(to=to, twiml=body, status_callback=callback)
+    return rt.transport.send_sms(to=to, body=body, status_callback=callback)
+
+
+def record_sent(rt: Runtime, row: OutboxMessage, sent: Sent, *, now: datetime) -> None:
+    """Store the SID and first status as soon as Twilio answers (it sends no callback for it)."""
+    with rt.db.unit_of_work() as session:
+        current = session.get(OutboxMessage, row.id, with_for_update=True)
+        if current is None:
+            log.error("outbox %s vanished after sending %s", row.id, sent.sid)
+            return
+        if current.twilio_sid:
+            # Our lease ran out mid-send and another worker sent it too (staff only).
+            log.warning("outbox %s sent twice: %s kept, %s too", row.id, current.twilio_sid, sent.sid)
+        else:
+            current.twilio_sid = sent.sid
+            if outbox.should_replace(current.delivery_status, sent.status):
+                current.delivery_status = sent.status
+        current.status = "sent"
+        current.locked_until = None
+        current.sent_at = now
+        session.add(current)
+        session.commit()
+
+
+def record_failure(
+    rt: Runtime,
+    row: OutboxMessage,
+    error: TransportError,
+    *,
+    now: datetime,
+    handlers: Mapping[str, Handler],
+) -> str:
+    """Settle a row whose send failed; return what became of it (retry or failed)."""
+    with rt.db.unit_of_work() as session:
+        current = session.get(OutboxMessage, row.id, with_for_update=True)
+        if current is None or current.status != "sending" or current.attempts != row.attempts:
+            # Another worker re-claimed it after our lease ran out; the row is theirs now.
+            log.warning("outbox %s: result of a stale claim ignored (%s)", row.id, error.kind)
+            session.rollback()
+            return "stale"
+        outcome = _settle_error(session, current, error, now=now)
+        if outcome == "failed":
+            notify_undeliverable(session, rt, current, handlers)
+        session.commit()
+    return outcome
+
+
+def _settle_error(session: Session, row: OutboxMessage, error: TransportError, *, now: datetime) -> str:
+    """Apply the retry rules to a claimed row inside the caller's transaction."""
+    retry = error.kind == RETRYABLE or (error.kind == AMBIGUOUS and row.audience == "staff")
+    code = _error_code(error)
+    if retry and row.attempts < MAX_ATTEMPTS:
+        row.status = "pending"
+        row.locked_until = None
+        row.due_at = now + backoff(row.attempts)
+        session.add(row)
+        log.info("outbox %s: %s, retry %d at %s", row.id, error, row.attempts + 1, row.due_at)
+        return "retry"
+    if error.kind == AMBIGUOUS and not retry:
+        code = "ambiguous"
+    _settle_failed(session, row, code)
+    if code == outbox.OPTED_OUT and row.audience == "participant":
+        outbox.mark_opted_out(session, row.to_hash)
+    log.warning("outbox %s failed: %s (attempt %d)", row.id, error, row.attempts)
+    return "failed"
+
+
+def _settle_failed(session: Session, row: OutboxMessage, code: str) -> None:
+    row.status = "failed"
+    row.locked_until = None
+    if row.error_code is None:
+        row.error_code = code[:12]
+    session.add(row)
+
+
+def _error_code(error: TransportError) -> str:
+    if error.code is not None:
+        return str(error.code)
+    if error.http_status is not None:
+        return f"http{error.http_status}"
+    return error.reason[:12] or error.kind
+
+
+def notify_undeliverable(
+    session: Session,
+    rt: Runtime,
+    row: OutboxMessage,
+    handlers: Mapping[str, Handler] | None = None,
+) -> bool:
+    """Hand a failed page to an officer to the "undeliverable" handler; True if it ran.
+
+    Runs in a savepoint of the caller's transaction: the handler's writes commit with the
+    row's failure, and a handler that raises loses only its own writes (the offer's deadline
+    timer still escalates; this is only the fast path).
+    """
+    handler = (HANDLERS if handlers is None else handlers).get(UNDELIVERABLE)
+    if handler is None or row.audience != "staff":
+        return False
+    if row.purpose != "offer" and row.officer_id is None:
+        return False
+    try:
+        with session.begin_nested():
+            handler(session, rt, row)
+    except Exception as error:
+        log.error("outbox %s: undeliverable handler raised %s", row.id, type(error).__name__)
+        return False
+    log.info("outbox %s: undeliverable, handed to the dispatch service", row.id)
+    return True
+
+
+def process_message(
+    rt: Runtime, row: OutboxMessage, *, now: datetime, handlers: Mapping[str, Handler]
+) -> str:
+    """Send one claimed row and record what happened; return sent, retry or failed."""
+    try:
+        sent = send(rt, row)
+    except TransportError as error:
+        return record_failure(rt, row, error, now=now, handlers=handlers)
+    except Exception as error:
+        # A transport bug: we cannot know whether Twilio got it, so treat it as ambiguous.
+        log.error("outbox %s: transport raised %s", row.id, type(error).__name__)
+        unknown = TransportError(AMBIGUOUS, reason=type(error).__name__)
+        return record_failure(rt, row, unknown, now=now, handlers=handlers)
+    record_sent(rt, row, sent, now=now)
+    log.info("outbox %s sent as %s", row.id, sent.sid)
+    return "sent"
+
+
+# -- timers ----------------------------------------------------------------------------------
+
+
+def schedule_timer(
+    session: Session,
+    *,
+    kind: str,
+    due_at: datetime,
+    dispatch_id: int | None = None,
+    payload: Mapping[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> Timer | None:
+    """Add a deadline in the caller's transaction; None if its dedupe key exists already.
+
+    The payload is stored as JSON: ids and enums only, never a number or a text.
+    """
+    timer = Timer(kind=kind, due_at=due_at, dispatch_id=dispatch_id, payload=json.dumps(payload or {}))
+    return outbox.insert_once(session, timer, dedupe_key)
+
+
+def cancel_timers(session: Session, *, dispatch_id: int, kind: str | None = None) -> int:
+    """Cancel a dispatch's pending timers (of one kind, or all); return how many."""
+    query = select(Timer).where(Timer.dispatch_id == dispatch_id, Timer.status == "pending")
+    if kind is not None:
+        query = query.where(Timer.kind == kind)
+    timers = session.exec(query).all()
+    for timer in timers:
+        timer.status = "cancelled"
+        session.add(timer)
+    return len(timers)
+
+
+def _timer_kinds(handlers: Mapping[str, Handler]) -> list[str]:
+    return sorted(kind for kind in handlers if kind != UNDELIVERABLE)
+
+
+def fire_due_timer(rt: Runtime, *, now: datetime, handlers: Mapping[str, Handler]) -> str | None:
+    """Fire the next due timer with a known handler; return fired or error, None if none due."""
+    kinds = _timer_kinds(handlers)
+    if not kinds:
+        return None
+    timer_id = kind = None
+    try:
+        with rt.db.unit_of_work() as session:
+            timer = session.exec(
+                select(Timer)
+                .where(
+                    Timer.status == "pending",
+                    Timer.due_at <= now,
+                    col(Timer.kind).in_(kinds),
+                    or_(col(Timer.locked_until).is_(None), Timer.locked_until <= now),
+                )
+                .order_by(col(Timer.due_at), col(Timer.id))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if timer is None:
+                session.commit()
+                return None
+            timer_id, kind = timer.id, timer.kind
+            handlers[timer.kind](session, rt, timer)
+            timer.status = "done"
+            timer.fired_at = now
+            session.add(timer)
+            session.commit()
+    except Exception as error:
+        if timer_id is None:
+            raise
+        log.error("timer %s (%s): handler raised %s", timer_id, kind, type(error).__name__)
+        _record_timer_error(rt, timer_id, now=now)
+        return "error"
+    log.info("timer %s (%s) fired", timer_id, kind)
+    return "fired"
+
+
+def _record_timer_error(rt: Runtime, timer_id: int, *, now: datetime) -> None:
+    """Count a failed handler run and hold the timer back a little before the next try."""
+    with rt.db.unit_of_work() as session:
+        timer = session.get(Timer, timer_id, with_for_update=True)
+        if timer is None or timer.status != "pending":
+            session.rollback()
+            return
+        timer.attempts += 1
+        if timer.attempts >= MAX_TIMER_ATTEMPTS:
+            timer.status = "failed"
+            log.error("timer %s (%s) given up after %d errors", timer.id, timer.kind, timer.attempts)
+        else:
+            timer.locked_until = now + timedelta(seconds=min(300, 2 ** (timer.attempts - 1)))
+        session.add(timer)
+        session.commit()
+
+
+def _log_unknown_timers(rt: Runtime, *, now: datetime, handlers: Mapping[str, Handler]) -> None:
+    """Log, once per process, due timers that no registered handler can fire."""
+    with rt.db.reading() as session:
+        rows = session.exec(
+            select(Timer.id, Timer.kind).where(
+                Timer.status == "pending",
+                Timer.due_at <= now,
+                col(Timer.kind).not_in(_timer_kinds(handlers) or [""]),
+            )
+        ).all()
+    for timer_id, kind in rows:
+        if (rt.db.url, timer_id) not in _unknown_logged:
+            _unknown_logged.add((rt.db.url, timer_id))
+            log.error("timer %s has unknown kind %r; left pending", timer_id, kind[:32])
+
+
+# -- passes ----------------------------------------------------------------------------------
+
+
+def run_once(
+    rt: Runtime,
+    *,
+    now: datetime | None = None,
+    limit: int = 50,
+    handlers: Mapping[str, Handler] | None = None,
+) -> dict[str, int]:
+    """Send due outbox rows and fire due timers (up to `limit` of each); return counts."""
+    handlers = HANDLERS if handlers is None else handlers
+    clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
+    counts = {"sent": 0, "retry": 0, "failed": 0, "errors": 0, "timers": 0, "timer_errors": 0}
+    for _ in range(limit):
+        moment = clock()
+        row = claim_due_message(rt, now=moment, handlers=handlers)
+        if row is None:
+            break
+        try:
+            outcome = process_message(rt, row, now=moment, handlers=handlers)
+        except Exception as error:
+            # Most likely the database failed while recording: the lease brings the row back.
+            log.error("outbox %s: %s while sending", row.id, type(error).__name__)
+            log.debug("outbox %s traceback", row.id, exc_info=True)
+            counts["errors"] += 1
+            continue
+        if outcome in counts:
+            counts[outcome] += 1
+    for _ in range(limit):
+        outcome = fire_due_timer(rt, now=clock(), handlers=handlers)
+        if outcome is None:
+            break
+        counts["timers" if outcome == "fired" else "timer_errors"] += 1
+    _log_unknown_timers(rt, now=clock(), handlers=handlers)
+    return counts
+
+
+def run_forever(
+    rt: Runtime,
+    *,
+    poll_seconds: float,
+    stop_event: threading.Event | None = None,
+    limit: int = 50,
+) -> None:
+    """Run passes until the stop event is set, resting `poll_seconds` whenever idle."""
+    stop = stop_event or threading.Event()
+    log.info("worker started (poll every %.1f s)", poll_seconds)
+    while not stop.is_set():
+        busy = False
+        try:
+            counts = run_once(rt, limit=limit)
+            busy = counts["sent"] + counts["retry"] + counts["failed"] >= limit
+            busy = busy or counts["timers"] + counts["timer_errors"] >= limit
+        except Exception as error:
+            # The database is down or locked: keep polling rather than die.
+            log.error("worker pass failed: %s", type(error).__name__)
+            log.debug("worker pass traceback", exc_info=True)
+        if not busy:
+            stop.wait(poll_seconds)
+    log.info("worker stopped")

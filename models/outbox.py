@@ -1,0 +1,33 @@
+"""The durable outbox: every text or call the hotline sends later is a row first."""
+
+from pydantic import NaiveDatetime
+from sqlmodel import Field, SQLModel
+
+from models.clock import utcnow
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One outbound SMS or call, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="sms", max_length=8)  # sms | call
+    audience: str = Field(max_length=12)  # participant | staff
+    to_hash: str = Field(max_length=64, index=True)  # pseudonym, to cancel on STOP
+    to_sealed: str
+    body_sealed: str | None = Field(default=None)  # SMS text, or the call's purpose as JSON
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    dispatch_id: int | None = Field(default=None, foreign_key="dispatch.id", index=True)
+    purpose: str = Field(default="", max_length=32)  # alert, offer, update, relay, reply ...
+    dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
+    status: str = Field(default="pending", max_length=12, index=True)
+    # pending | sending | sent | failed | cancelled
+    due_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+    attempts: int = Field(default=0)
+    locked_until: NaiveDatetime | None = Field(default=None)
+    twilio_sid: str | None = Field(default=None, max_length=40, unique=True)
+    delivery_status: str | None = Field(default=None, max_length=24)
+    error_code: str | None = Field(default=None, max_length=12)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    sent_at: NaiveDatetime | None = Field(default=None)
