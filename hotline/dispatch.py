@@ -107,18 +107,51 @@ def close(
     *,
     status: str,
     actor: str,
+    outcome: str | None = None,
     staff_text: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Close a request (cancelled, completed), erase its contact number, tell the sergeant."""
+    """Close a request (cancelled, completed with an outcome), erase its contact, tell the sergeant."""
     now = now or utcnow()
     dispatch.status = status
+    dispatch.outcome = outcome or dispatch.outcome
     dispatch.updated_at = dispatch.closed_at = now
     dispatch.contact_sealed = None
     session.add(dispatch)
     record(session, dispatch, status, actor, now)
     if staff_text:
         alert_sergeants(session, rt, staff_text, dispatch=dispatch, dedupe=f"{status}:{dispatch.ref}")
+
+
+def assign(
+    session: Session,
+    rt: Runtime,
+    dispatch: Dispatch,
+    officer: Officer,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> None:
+    """Give an open request to an officer (a sergeant's ASSIGN, or the board)."""
+    now = now or utcnow()
+    dispatch.officer_id = officer.id
+    dispatch.status = "accepted"
+    dispatch.accepted_at = dispatch.updated_at = now
+    officer.last_assigned_at = now
+    session.add_all([dispatch, officer])
+    record(session, dispatch, "assigned", actor, now)
+
+
+def add_note(
+    session: Session, rt: Runtime, dispatch: Dispatch, text: str, *, actor: str, now: datetime | None = None
+) -> None:
+    """Add a staff note to a request's timeline (sealed: notes can hold details of the person)."""
+    now = now or utcnow()
+    session.add(
+        DispatchEvent(
+            dispatch_id=dispatch.id, kind="note", actor=actor, at=now, detail_sealed=rt.vault.seal(text)
+        )
+    )
 
 
 def sergeants(session: Session) -> list[Officer]:

@@ -53,6 +53,16 @@ def set_duty(session: Session, rt: Runtime, phone: str, on_duty: bool) -> Office
     return officer
 
 
+def on_duty_officers(session: Session) -> list[Officer]:
+    """Return active officers on duty in fair order: least recently assigned first."""
+    query = (
+        select(Officer)
+        .where(Officer.active, Officer.on_duty, col(Officer.is_sergeant).is_(False))
+        .order_by(col(Officer.last_assigned_at).is_not(None), col(Officer.last_assigned_at), col(Officer.id))
+    )
+    return list(session.exec(query).all())
+
+
 def everyone(session: Session) -> list[Officer]:
     """Return the whole roster, sergeants first."""
     query = select(Officer).order_by(col(Officer.is_sergeant).desc(), col(Officer.name))

@@ -50,4 +50,5 @@ class DispatchEvent(SQLModel, table=True):
     dispatch_id: int = Field(foreign_key="dispatch.id", index=True)
     kind: str = Field(max_length=32)
     actor: str = Field(max_length=64)  # "participant", "system", "officer:<id>", "user:<name>"
+    detail_sealed: str | None = Field(default=None)  # a staff note or relayed text, encrypted
     at: NaiveDatetime = Field(default_factory=utcnow)
