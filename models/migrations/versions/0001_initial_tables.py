@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 15:57:44.373742
 """
 
 from collections.abc import Sequence
@@ -118,6 +117,7 @@ def upgrade() -> None:
         sa.Column("dispatch_id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("detail_sealed", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["dispatch_id"],
