@@ -260,5 +260,46 @@ def keys_generate() -> None:
     click.echo(Fernet.generate_key().decode())
 
 
+@main.command()
+def doctor() -> None:
+    """Check settings, database, keys, Twilio and the public URL; exit non-zero on any problem."""
+    from hotline import doctor as checks
+
+    try:
+        app = build_app()
+    except click.ClickException as error:
+        click.echo(f"FAIL settings: {error.message}")
+        raise SystemExit(1) from None
+    with closing_database(app) as rt:
+        findings = checks.examine(rt)
+    for finding in findings:
+        click.echo(finding.line())
+    failed = [f for f in findings if not f.ok]
+    click.echo(f"{len(findings) - len(failed)} ok, {len(failed)} to fix.")
+    if failed:
+        raise SystemExit(1)
+
+
+@main.group()
+def twilio() -> None:
+    """The hotline number at Twilio."""
+
+
+@twilio.command("configure")
+def twilio_configure() -> None:
+    """Point the number's SMS, voice, fallback and status webhooks here (safe to repeat)."""
+    from hotline import provisioning
+
+    with command_runtime() as rt:
+        try:
+            changes = provisioning.configure(rt)
+        except provisioning.ProvisioningError as error:
+            raise click.ClickException(str(error)) from None
+    for change in changes:
+        click.echo(f"{change.setting}: {change.was or '(none)'} -> {change.wanted}")
+    summary = f"{len(changes)} setting(s) changed." if changes else "Already pointing here; nothing changed."
+    click.echo(summary)
+
+
 def run() -> None:  # pragma: no cover - console entry
     sys.exit(main())

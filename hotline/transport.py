@@ -48,6 +48,19 @@ class Sent:
     status: str
 
 
+@dataclass(frozen=True)
+class NumberSettings:
+    """Where Twilio sends a hotline number's texts, calls and status reports."""
+
+    sid: str
+    phone_number: str
+    sms_url: str | None = None
+    sms_fallback_url: str | None = None
+    voice_url: str | None = None
+    voice_fallback_url: str | None = None
+    status_callback: str | None = None
+
+
 class TransportError(Exception):
     """Twilio did not take a message or call; `kind` says whether a retry is safe."""
 
@@ -216,6 +229,34 @@ class TwilioTransport:
     def redact_message(self, sid: str) -> None:
         """Erase a sent message's body at Twilio (an update to an empty body is Twilio's way)."""
         self._call(self.client.messages(sid).update, body="")
+
+    def account_status(self) -> str:
+        """Return the account's status (active, suspended, closed): proves the credentials work."""
+        account = self._call(self.client.api.v2010.accounts(self.account_sid).fetch)
+        return str(account.status or "unknown")
+
+    def find_number(self, phone_number: str) -> NumberSettings | None:
+        """Return the webhooks of one of the account's numbers, or None if it has no such number."""
+        numbers = self._call(self.client.incoming_phone_numbers.list, phone_number=phone_number, limit=20)
+        for number in numbers:
+            if number.phone_number == phone_number:
+                return NumberSettings(
+                    sid=number.sid,
+                    phone_number=number.phone_number,
+                    sms_url=number.sms_url,
+                    sms_fallback_url=number.sms_fallback_url,
+                    voice_url=number.voice_url,
+                    voice_fallback_url=number.voice_fallback_url,
+                    status_callback=number.status_callback,
+                )
+        return None
+
+    def configure_number(self, sid: str, urls: Mapping[str, str]) -> None:
+        """Point a number's webhooks (sms_url, voice_url, their fallbacks, status_callback) at us."""
+        methods = {f"{name.removesuffix('_url')}_method": "POST" for name in urls if name.endswith("_url")}
+        if "status_callback" in urls:
+            methods["status_callback_method"] = "POST"
+        self._call(self.client.incoming_phone_numbers(sid).update, **urls, **methods)
 
     def close(self) -> None:
         """Drop this process's pooled connections to Twilio."""
