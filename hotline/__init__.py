@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from hotline import config as settings
+from hotline import observability
 from hotline.db import Database
 from hotline.privacy import Pseudonyms, Vault, install_log_scrubbing
 from hotline.program import load_program
@@ -50,6 +51,8 @@ def create_app(
         transport=transport or make_transport(app.config),
     )
     install_log_scrubbing()
+    observability.configure_logging(app)
+    observability.init_app(app)
 
     from hotline import health, webhooks
 

@@ -24,6 +24,7 @@ SETTINGS = (
     "HOTLINE_PROGRAM",
     "HOTLINE_TRANSPORT",
     "HOTLINE_WORKER_POLL_SECONDS",
+    "HOTLINE_METRICS_TOKEN",
 )
 
 DEFAULT_PROGRAM = Path(__file__).with_name("program.toml")
