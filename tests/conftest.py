@@ -60,6 +60,13 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+@pytest.fixture
+def postgres_url(postgres_database) -> str:
+    """The run's PostgreSQL database, emptied: for tests of what only PostgreSQL supports."""
+    _empty_postgres(postgres_database)
+    return postgres_database
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def empty_database_url(request, tmp_path) -> str:
     """A database with no tables at all (for migrations): a new SQLite file, or an empty schema."""

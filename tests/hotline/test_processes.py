@@ -1,0 +1,197 @@
+"""Two gunicorn web servers and two workers on one PostgreSQL: nothing relies on process memory.
+
+Real processes, loopback only: Twilio's REST API is a small recording server in this test, so a
+text sent twice would be seen twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from hotline import create_app, roster
+from hotline.runtime import runtime
+from models import Conversation, InboundMessage, OutboxMessage
+from tests.support import PUBLIC_URL, hotline_config, sign, sms_params
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ACCOUNT = "AC" + "0" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class FakeTwilio(ThreadingHTTPServer):
+    """Records every Messages.json POST and answers like Twilio's REST API."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), FakeTwilioHandler)
+
+
+class FakeTwilioHandler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("Content-Length", 0))
+        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+        sid = "SM" + uuid.uuid4().hex
+        with self.server.lock:
+            self.server.messages.append(form)
+        body = json.dumps({"sid": sid, "status": "queued", "account_sid": ACCOUNT}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def wait_until(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def post_sms(port: int, params: dict) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/twilio/sms",
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": sign("/twilio/sms", params)},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return response.status
+
+
+@pytest.fixture
+def fake_twilio():
+    server = FakeTwilio()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_two_web_servers_and_two_workers_send_each_alert_once(postgres_url, fake_twilio, tmp_path):
+    settings = hotline_config(
+        postgres_url,
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_twilio.server_address[1]}",
+        HOTLINE_TRANSPORT="twilio",
+        HOTLINE_WORKER_POLL_SECONDS="0.1",
+    )
+    app = create_app(settings, environ={})
+    rt = runtime(app)
+    rt.db.create_all()
+    with rt.db.unit_of_work() as session:
+        roster.add_officer(session, rt, name="Sgt. Rivera", phone="+18165550100", sergeant=True)
+        session.commit()
+
+    env = {**os.environ, **{k: str(v) for k, v in settings.items()}, "HOST": "127.0.0.1"}
+    env.pop("CI", None)
+    ports = [free_port(), free_port()]
+    processes, logs = [], []
+
+    def log(name):
+        logs.append((tmp_path / name).open("wb"))
+        return logs[-1]
+
+    try:
+        for port in ports:
+            processes.append(
+                subprocess.Popen(
+                    [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                    cwd=REPO,
+                    env={**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+                    stdout=subprocess.DEVNULL,
+                    stderr=log(f"web-{port}.log"),
+                )
+            )
+        for n in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [str(BIN / "hotline"), "worker"],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log(f"worker-{n}.log"),
+                )
+            )
+        wait_until(lambda: all(healthy(p) for p in ports), 30, "both web servers")
+
+        senders = [f"+1816555{2000 + n}" for n in range(20)]
+        forms = [sms_params("someone is not breathing", sender=s) for s in senders]
+        results = []
+
+        def deliver(form, port):
+            results.append(post_sms(port, form))
+
+        threads = []
+        for n, form in enumerate(forms):
+            # Twilio retries: the first five messages reach both web servers at the same time.
+            targets = ports if n < 5 else [ports[n % 2]]
+            threads += [threading.Thread(target=deliver, args=(form, port)) for port in targets]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert results == [200] * 25
+
+        wait_until(lambda: len(fake_twilio.messages) >= 20, 30, "20 alerts sent")
+        time.sleep(1)  # room for a duplicate to show up
+        assert len(fake_twilio.messages) == 20, "each alert sent exactly once"
+        assert {m["To"] for m in fake_twilio.messages} == {"+18165550100"}
+        assert all(m["StatusCallback"] == PUBLIC_URL + "/twilio/status" for m in fake_twilio.messages)
+        with rt.db.reading() as session:
+            assert session.exec(select(func.count()).select_from(Conversation)).one() == 20
+            assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 20
+            statuses = session.exec(select(OutboxMessage.status)).all()
+            assert statuses == ["sent"] * 20
+        for handle in logs:
+            handle.flush()
+        output = "".join(p.read_text() for p in tmp_path.glob("*.log"))
+        for number in [*senders, "+18165550100"]:
+            assert number[-7:] not in output, "no phone number in any log"
+        assert "Traceback" not in output
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        for handle in logs:
+            handle.close()
+        rt.db.dispose()
