@@ -67,6 +67,8 @@ class CorrelationFilter(logging.Filter):
 
 def configure_logging(app: Flask) -> None:
     """Give the process a log handler when nobody else did: JSON in production, plain otherwise."""
+    # transitions narrates every callback at INFO: noise, and time spent on every turn.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     root = logging.getLogger()
     if root.handlers:  # gunicorn's --log-config, or a test runner, already decided
         return
