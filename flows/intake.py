@@ -10,6 +10,7 @@ from typing import Any
 
 from .flow import Flow
 from .intents import (
+    clean_text,
     is_blank,
     is_spanish,
     normalise,
@@ -54,6 +55,7 @@ TRANSITIONS = [
     {"trigger": "emergency", "source": ANY, "dest": None, "after": "mark_emergency"},
     {"trigger": "crisis", "source": ANY, "dest": None, "after": "mark_crisis"},
     {"trigger": "help", "source": ANY, "dest": None, "after": "mark_help"},
+    {"trigger": "privacy", "source": ANY, "dest": None, "after": "mark_privacy"},
     {"trigger": "opt_in", "source": ANY, "dest": None, "after": "mark_opt_in"},
     {"trigger": "status", "source": ANY, "dest": None, "after": "mark_status"},
     {"trigger": "spanish", "source": ANY, "dest": None, "after": ["save_spanish", "mark_prompt"]},
@@ -240,7 +242,15 @@ TRANSITIONS = [
         "conditions": "is_no",
         "after": "mark_dropped",
     },
-    # request_open: anything else gets the truthful status; a closed request ends it.
+    # request_open: with an officer on the case (and consent), texts go to the officer;
+    # anything else gets the truthful status; a closed request ends it.
+    {
+        "trigger": "receive",
+        "source": "request_open",
+        "dest": None,
+        "conditions": ["has_open_request", "has_relay"],
+        "after": "mark_relay",
+    },
     {
         "trigger": "receive",
         "source": "request_open",
@@ -276,7 +286,10 @@ ANSWERS = {  # which screening state saves which answer
     "ask_consent": "consent",
 }
 RIDE_ANSWERS = ("safe", "adult", "handover", "weapons", "warrant", "meet", "place", "consent")
-OPEN = ("waiting", "accepted", "arriving", "no_officer")
+OPEN = ("waiting", "offered", "accepted", "arriving", "no_officer")
+RELAYED = ("accepted", "arriving")  # an officer is on the case: texts can pass between them
+# "offered" means an officer is being asked: to the participant, still "waiting" (none accepted).
+SAID_AS = {"offered": "waiting"}
 CLOSED = ("completed", "cancelled")
 LANGUAGES = ("en", "es")
 SILENT_WHEN_OPTED_OUT = {"emergency", "crisis", "help", "opt_in"}  # the only ones that answer
@@ -392,6 +405,20 @@ class Intake:
         """Tell whether this person has a request still open."""
         return self.request is not None and self.request.get("status") in OPEN
 
+    def has_relay(self) -> bool:
+        """Tell whether this text may go to the officer on the request.
+
+        Only by SMS, with words in it, while an officer has accepted, and unless the service
+        says relaying is not allowed (context request "relay": False: no consent, opted out).
+        """
+        return (
+            self.event.channel == "sms"
+            and bool(self.text)
+            and self.request is not None
+            and self.request.get("status") in RELAYED
+            and self.request.get("relay", True) is not False
+        )
+
     def has_all_answers(self) -> bool:
         """Tell whether every screening answer is there to send."""
         return all(name in self.answers for name in RIDE_ANSWERS)
@@ -459,7 +486,12 @@ class Intake:
         status = self.request.get("status")
         ref = str(self.request.get("ref") or "")[:12]
         known = status in OPEN or status in CLOSED
-        self.say(f"status.{status}" if known else "status.unknown", ref=ref)
+        self.say(f"status.{SAID_AS.get(status, status)}" if known else "status.unknown", ref=ref)
+
+    def mark_relay(self) -> None:
+        """Pass the text to the officer on the request and say so."""
+        self.do("relay", text=clean_text(self.raw))
+        self.say("relay.sent", ref=str((self.request or {}).get("ref") or "")[:12])
 
     def mark_welcome_back(self) -> None:
         """Greet a returning person and give the open request's status."""
@@ -524,6 +556,12 @@ class Intake:
     def mark_help(self) -> None:
         """Send the help text."""
         self.say("help")
+
+    def mark_privacy(self) -> None:
+        """Say what is stored, for how long, who sees it, and how to erase it."""
+        self.say("info.privacy")
+        if self.state == "info":
+            self.say("info.more")
 
     def mark_opt_in(self) -> None:
         """Re-subscribe the number."""

@@ -185,6 +185,8 @@ COMMANDS = (
     Command("opt_in", None, ("start", "unstop"), sms_only=True),
     Command("help", None, ("help", "info")),
     Command("help", "es", ("ayuda", "informacion")),
+    Command("privacy", None, ("privacy", "privacy policy")),
+    Command("privacy", "es", ("privacidad", "politica de privacidad")),
     Command("spanish", "es", ("es", "espanol", "spanish", "en espanol", "castellano")),
     Command("english", None, ("en", "english", "ingles", "en ingles")),
     Command("menu", None, ("menu", "main menu", "start over", "restart", "home")),
@@ -449,3 +451,12 @@ def clean_place(text: str) -> str:
         for c in text[:MAX_INPUT]
     )
     return " ".join(kept.split())[:PLACE_LIMIT].strip()
+
+
+RELAY_LIMIT = 600  # a relayed text to the officer: four SMS segments at most
+
+
+def clean_text(text: str) -> str:
+    """Trim a text to relay to one line of at most RELAY_LIMIT characters, without controls."""
+    kept = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text[:MAX_INPUT])
+    return " ".join(kept.split())[:RELAY_LIMIT].strip()

@@ -1,4 +1,4 @@
-"""Conversation service: one inbound message, one turn of the flow, one commit."""
+"""Conversation service: one inbound text, one turn of the flow (or one staff command), one commit."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows import INTAKE, Event, Step
-from hotline import dispatch, outbox, staff
+from hotline import commands, dispatch, outbox, retention, roster, staff
 from hotline.runtime import Runtime
-from models import Conversation, Dispatch, InboundMessage
+from models import Conversation, Dispatch, InboundMessage, Officer
 from models.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,14 +34,21 @@ class Inbound:
 
 
 def handle_sms(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> list[str]:
-    """Run one turn for an inbound text and return the texts to answer with.
+    """Answer an inbound text: a staff command from an active staff number, else a flow turn.
 
-    The same MessageSid always gets the same answer and advances the conversation once.
+    The same MessageSid always gets the same answer and changes things once.
     """
     now = now or utcnow()
     sender_hash = rt.pseudonyms.of(inbound.sender)
     try:
-        return _turn(rt, inbound, sender_hash, now)
+        with rt.db.unit_of_work() as session:
+            officer = roster.active_staff(session, sender_hash)
+            if officer is not None:
+                texts = _command(session, rt, inbound, officer, now)
+            else:
+                texts = _turn(session, rt, inbound, sender_hash, now)
+            session.commit()
+            return texts
     except IntegrityError:
         # Another worker committed this MessageSid between our check and our insert.
         with rt.db.reading() as session:
@@ -49,32 +56,53 @@ def handle_sms(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) ->
             return _stored_texts(rt, seen.first())
 
 
-def _turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) -> list[str]:
-    with rt.db.unit_of_work() as session:
-        conversation = lock_conversation(session, sender_hash, channel="sms", now=now)
-        seen = session.exec(select(InboundMessage).where(InboundMessage.sid == inbound.sid)).first()
-        if seen is not None:
-            log.info("repeat delivery of %s answered from the log", inbound.sid)
-            return _stored_texts(rt, seen)
-        request = dispatch.latest_for(session, conversation.id)
-        step = INTAKE.handle(
-            conversation.state,
-            load_data(rt, conversation),
-            Event(text=inbound.body, channel="sms", context=_context(rt, conversation, request, now)),
+def _command(session: Session, rt: Runtime, inbound: Inbound, officer: Officer, now: datetime) -> list[str]:
+    """Carry out a staff command once per MessageSid (staff have no conversation row)."""
+    seen = session.exec(select(InboundMessage).where(InboundMessage.sid == inbound.sid)).first()
+    if seen is not None:
+        log.info("repeat delivery of %s answered from the log", inbound.sid)
+        return _stored_texts(rt, seen)
+    # Claim the SID first: a concurrent repeat waits here and then fails on the unique key,
+    # so its command is rolled back whole and it answers with what this one stored.
+    claim = InboundMessage(sid=inbound.sid, conversation_id=None, received_at=now)
+    session.add(claim)
+    session.flush()
+    texts = commands.handle(session, rt, officer, inbound.body, now=now)
+    claim.reply_sealed = rt.vault.seal(json.dumps(texts))
+    session.add(claim)
+    log.info("staff text %s from officer %s handled", inbound.sid, officer.id)
+    return texts
+
+
+def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) -> list[str]:
+    """Run one turn of the participant flow inside the caller's unit of work."""
+    conversation = lock_conversation(session, sender_hash, channel="sms", now=now)
+    seen = session.exec(select(InboundMessage).where(InboundMessage.sid == inbound.sid)).first()
+    if seen is not None:
+        log.info("repeat delivery of %s answered from the log", inbound.sid)
+        return _stored_texts(rt, seen)
+    request = dispatch.latest_for(session, conversation.id)
+    step = INTAKE.handle(
+        conversation.state,
+        load_data(rt, conversation),
+        Event(
+            text=inbound.body,
+            channel="sms",
+            context=_context(rt, conversation, request, now, relay=dispatch.can_relay(session, request)),
+        ),
+    )
+    texts = [rt.catalog.render(r.key, step.language, dict(r.params)) for r in step.replies]
+    apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
+    save_step(rt, conversation, step, now)
+    session.add(conversation)
+    session.add(
+        InboundMessage(
+            sid=inbound.sid,
+            conversation_id=conversation.id,
+            reply_sealed=rt.vault.seal(json.dumps(texts)),
+            received_at=now,
         )
-        texts = [rt.catalog.render(r.key, step.language, dict(r.params)) for r in step.replies]
-        apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
-        save_step(rt, conversation, step, now)
-        session.add(conversation)
-        session.add(
-            InboundMessage(
-                sid=inbound.sid,
-                conversation_id=conversation.id,
-                reply_sealed=rt.vault.seal(json.dumps(texts)),
-                received_at=now,
-            )
-        )
-        session.commit()
+    )
     log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
     return texts
 
@@ -113,10 +141,13 @@ def save_step(rt: Runtime, conversation: Conversation, step: Step, now: datetime
     conversation.updated_at = now
 
 
-def _context(rt: Runtime, conversation: Conversation, request: Dispatch | None, now: datetime):
+def _context(
+    rt: Runtime, conversation: Conversation, request: Dispatch | None, now: datetime, *, relay: bool = False
+):
     idle = timedelta(hours=rt.program.idle_reset_hours)
     return {
-        "request": {"ref": request.ref, "status": request.status} if request else None,
+        # relay: the participant's texts may go to their officer (accepted, consented, not opted out).
+        "request": {"ref": request.ref, "status": request.status, "relay": relay} if request else None,
         "idle": conversation.state is not None and now - conversation.updated_at > idle,
         "opted_out": conversation.opted_out,
     }
@@ -177,15 +208,19 @@ def apply_effects(
                 session, rt, open_request, status="cancelled", actor="participant", staff_text=text, now=now
             )
             open_request = None
+        elif kind == "relay" and open_request is not None:
+            if not dispatch.relay_to_officer(session, rt, open_request, str(params.get("text", "")), now=now):
+                log.warning("conversation %s: relay to %s not allowed now", conversation.id, open_request.ref)
         elif kind == "delete_data":
             erase_participant(session, rt, conversation, now=now)
             open_request = None
-        elif kind != "cancel_request":
+        elif kind not in ("cancel_request", "relay"):
             log.error("unknown flow effect %r ignored", kind)
 
 
 def erase_participant(session: Session, rt: Runtime, conversation: Conversation, *, now: datetime) -> None:
     """Erase everything stored about a sender; only SIDs and de-identified counts remain."""
+    retention.erase_traces(session, rt, conversation, now=now)
     when = staff.local_time(now, rt.program.timezone)
     requests = session.exec(select(Dispatch).where(Dispatch.conversation_id == conversation.id)).all()
     for request in requests:

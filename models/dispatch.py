@@ -52,3 +52,25 @@ class DispatchEvent(SQLModel, table=True):
     actor: str = Field(max_length=64)  # "participant", "system", "officer:<id>", "user:<name>"
     detail_sealed: str | None = Field(default=None)  # a staff note or relayed text, encrypted
     at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class Offer(SQLModel, table=True):
+    """A ride offered to one officer, answered with a one-time code bound to both.
+
+    Only a keyed hash of the code is stored. An offer is `open` until it is accepted,
+    declined, expired (its deadline passed), undeliverable (the text could not reach the
+    officer) or withdrawn (someone else took the ride, or it closed).
+    """
+
+    __tablename__ = "offer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dispatch_id: int = Field(foreign_key="dispatch.id", index=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    code_hash: str = Field(max_length=64)
+    status: str = Field(default="open", max_length=16, index=True)
+    # open | accepted | declined | expired | undeliverable | withdrawn
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    deadline: NaiveDatetime = Field(default_factory=utcnow)
+    answered_at: NaiveDatetime | None = Field(default=None)
