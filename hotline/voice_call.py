@@ -1,0 +1,503 @@
+"""Voice calls: the intake flow one keypress (or spoken answer) at a time, one commit per step.
+
+A call is a conversation keyed by its CallSid, never by the caller's number (withheld numbers
+would share one). Every question's action URL carries the conversation's version as `step`;
+(CallSid, step) goes into the inbound log with the script that answered it, sealed, so a
+Twilio retry hears the same words and advances nothing.
+
+The service answers with a Script (what is said, then one way on: a question, a call to an
+officer, or goodbye); hotline/voice.py turns it into TwiML. The entry, the whisper on an
+officer's phone and the static answers touch no database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import phonenumbers
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, select
+
+from flows import INTAKE, Event, Reply, Step
+from flows import voice as keypad
+from hotline import conversation as turns
+from hotline import dispatch, roster, staff
+from hotline.privacy import normalise_phone
+from hotline.runtime import Runtime
+from models import Conversation, Dispatch, InboundMessage, Officer
+from models.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+ENTRY = "/twilio/voice"
+LANGUAGE = "/twilio/voice/language"
+STEP = "/twilio/voice/step"
+DIAL = "/twilio/voice/dial"
+WHISPER = "/twilio/voice/whisper"
+WHISPER_ANSWER = "/twilio/voice/whisper/answer"
+
+#: The language menu's keys, as its texts say them ("For English, press 1").
+LANGUAGE_KEYS = {"1": "en", "2": "es"}
+#: Re-asks of one question before the safe goodbye (the flow counts its own the same way).
+MAX_REASKS = 2
+#: Where the dial chain lives in the conversation's (sealed) data, beside the flow's own.
+CHAIN = "call_chain"
+DESK = "desk"
+#: What Twilio says of a leg that was put through to the caller.
+CONNECTED = frozenset({"completed", "answered"})
+#: Call statuses after which the caller is gone.
+FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+#: Numbers that can take a text: a mobile, or (as in the US) a number that may be one.
+TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+@dataclass(frozen=True)
+class Line:
+    """One thing spoken, in one language."""
+
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Wait for one key (or speech) and post it to `action`, a path with its query."""
+
+    action: str
+    language: str = "en"
+    speech: bool = False
+    # Caller questions post silence too, so the flow counts it; the whisper just falls through.
+    on_empty: bool = True
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Ring one number from the hotline number; `action` hears how it went."""
+
+    number: str
+    action: str | None = None
+    whisper: str | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    """What the caller hears next: lines (inside the question, if any), then one way on."""
+
+    lines: tuple[Line, ...] = ()
+    ask: Ask | None = None
+    connect: Connect | None = None
+    after: tuple[Line, ...] = ()  # spoken after a Connect without action, or a whisper unanswered
+    redirect: str | None = None
+    hangup: bool = False
+
+    def dump(self) -> str:
+        """Return the script as JSON (stored sealed for retries)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def load(cls, text: str) -> Script:
+        """Rebuild a script stored by dump()."""
+        raw = json.loads(text)
+        return cls(
+            lines=tuple(Line(**line) for line in raw.get("lines", ())),
+            ask=Ask(**raw["ask"]) if raw.get("ask") else None,
+            connect=Connect(**raw["connect"]) if raw.get("connect") else None,
+            after=tuple(Line(**line) for line in raw.get("after", ())),
+            redirect=raw.get("redirect"),
+            hangup=bool(raw.get("hangup")),
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    """An inbound call as the service sees it: its SID, and the caller's number if it takes texts."""
+
+    sid: str
+    textable: str | None = None
+
+
+@dataclass(frozen=True)
+class Rang:
+    """How one leg of "talk to an officer now" went."""
+
+    status: str  # completed, answered, busy, no-answer, failed, canceled
+    bridged: bool | None = None  # None when Twilio did not say
+    caller_left: bool = False
+
+
+@dataclass
+class _Turn:
+    """One step's working set inside its transaction."""
+
+    session: Session
+    conversation: Conversation
+    call: Call
+    now: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def textable_number(raw: str | None) -> str | None:
+    """Return the caller's number in E.164 if it could take a text (a possible mobile), else None."""
+    text = (raw or "").strip()
+    number = normalise_phone(text) if text.startswith("+") else None
+    if number is None:
+        return None
+    kind = phonenumbers.number_type(phonenumbers.parse(number))
+    return number if kind in TEXTABLE else None
+
+
+def call_key(rt: Runtime, call_sid: str) -> str:
+    """Return the conversation key of a call: a pseudonym of its CallSid."""
+    return rt.pseudonyms.of("call:" + call_sid)
+
+
+def path(base: str, **query: object) -> str:
+    """Return one of our paths with its query string."""
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def say(rt: Runtime, key: str, language: str, params: Mapping[str, str] | None = None) -> Line:
+    """Return a catalog text as spoken in a language (its voice variant where there is one)."""
+    return Line(rt.catalog.render(key, language, params, channel="voice"), language)
+
+
+# -- answers that need no database -----------------------------------------------------------
+
+
+def entry(rt: Runtime) -> Script:
+    """Greet a call: the emergency sentence first, then the language choice."""
+    languages = _languages(rt)
+    if len(languages) == 1:
+        only = languages[0]
+        return Script(lines=(say(rt, "call.emergency", only),), redirect=path(LANGUAGE, choose=only))
+    return _language_menu(rt, attempt=0)
+
+
+def unavailable(rt: Runtime) -> Script:
+    """Return the static safe answer: 911, HQ and the desk, then put the caller through to the desk."""
+    languages = _languages(rt)
+    desk = desk_number(rt)
+    return Script(
+        lines=tuple(say(rt, "call.unavailable", language) for language in languages),
+        connect=Connect(desk) if desk else None,
+        after=tuple(say(rt, "call.goodbye", language) for language in languages),
+        hangup=True,
+    )
+
+
+def goodbye(rt: Runtime, languages: Iterable[str]) -> Script:
+    """Return the safe goodbye (HQ's address, the desk number, 911) and hang up."""
+    return Script(lines=tuple(say(rt, "call.goodbye", language) for language in languages), hangup=True)
+
+
+def whisper(rt: Runtime, step: int) -> Script:
+    """Return what an officer's phone hears before the caller is put through: press 1, or nothing.
+
+    Said twice, since a voicemail greeting may talk over the first; voicemail never presses 1,
+    so it never takes the call. Nothing about the caller is in it, least of all their number.
+    """
+    line = Line(staff.render("call_whisper"), "en")
+    return Script(
+        lines=(line, line),
+        ask=Ask(path(WHISPER_ANSWER, step=step), on_empty=False),
+        after=(Line(staff.render("call_not_taken"), "en"),),
+        hangup=True,
+    )
+
+
+def desk_number(rt: Runtime) -> str | None:
+    """Return the program's desk phone in E.164."""
+    return normalise_phone(rt.program.desk_phone)
+
+
+def _languages(rt: Runtime) -> list[str]:
+    return [language for language in rt.program.languages if language in LANGUAGE_KEYS.values()]
+
+
+def _language_menu(rt: Runtime, attempt: int) -> Script:
+    lines = []
+    for language in _languages(rt):
+        lines.append(say(rt, "call.sorry" if attempt else "call.emergency", language))
+        lines.append(say(rt, "call.language", language))
+    return Script(lines=tuple(lines), ask=Ask(path(LANGUAGE, attempt=attempt)))
+
+
+# -- steps of a call -------------------------------------------------------------------------
+
+
+def choose_language(
+    rt: Runtime,
+    call: Call,
+    heard: keypad.Heard,
+    *,
+    attempt: int = 0,
+    chosen: str | None = None,
+    now: datetime | None = None,
+) -> Script:
+    """Start the flow in the language the caller pressed, or ask again (twice), then goodbye."""
+    language = chosen or LANGUAGE_KEYS.get(heard.digits.strip())
+    if language not in _languages(rt):
+        if attempt >= MAX_REASKS:
+            return goodbye(rt, _languages(rt))
+        return _language_menu(rt, attempt + 1)
+    return _once(rt, call, "language", now, lambda turn: _start(rt, turn, language))
+
+
+def answer(rt: Runtime, call: Call, step: int, heard: keypad.Heard, *, now: datetime | None = None) -> Script:
+    """Run one question's answer through the flow and return what the caller hears next."""
+    return _once(rt, call, str(step), now, lambda turn: _answer(rt, turn, heard))
+
+
+def dial_result(
+    rt: Runtime, call: Call, step: int, leg: int, rang: Rang, *, now: datetime | None = None
+) -> Script:
+    """Go on after one leg of "talk to an officer now": done, the next person, or the fallback."""
+    return _once(rt, call, str(step), now, lambda turn: _after_leg(rt, turn, step, leg, rang))
+
+
+def take_leg(
+    rt: Runtime, parent_sid: str, step: int, *, pressed: bool, now: datetime | None = None
+) -> Script:
+    """Put the caller through if the person rung pressed 1 (recorded: voicemail cannot); else end the leg."""
+    if not pressed:
+        return Script(lines=(Line(staff.render("call_not_taken"), "en"),), hangup=True)
+    if parent_sid:
+        try:
+            _record_acceptance(rt, parent_sid, step, now or utcnow())
+        except SQLAlchemyError:
+            # Twilio's DialBridged still tells the caller's side; the officer is not kept waiting.
+            log.exception("database failure recording the keypress on call %s", parent_sid)
+    return Script()  # an empty answer: Twilio connects the two
+
+
+def _record_acceptance(rt: Runtime, parent_sid: str, step: int, now: datetime) -> None:
+    sid = _accepted_sid(parent_sid, step)
+    try:
+        with rt.db.unit_of_work() as session:
+            if session.exec(select(InboundMessage.id).where(InboundMessage.sid == sid)).first() is None:
+                session.add(InboundMessage(sid=sid, received_at=now))
+            session.commit()
+    except IntegrityError:
+        pass  # Twilio retried the keypress and the other request recorded it
+
+
+def close(rt: Runtime, call_sid: str, *, now: datetime | None = None) -> bool:
+    """Forget a finished call's unsent answers; a request it confirmed stays open. True if any."""
+    now = now or utcnow()
+    with rt.db.unit_of_work() as session:
+        conversation = session.exec(
+            select(Conversation).where(Conversation.sender_hash == call_key(rt, call_sid)).with_for_update()
+        ).first()
+        if conversation is None or (conversation.state is None and conversation.data_sealed is None):
+            session.rollback()
+            return False
+        conversation.state = None
+        conversation.data_sealed = None
+        conversation.version += 1
+        conversation.updated_at = now
+        session.add(conversation)
+        # The scripts only served Twilio's retries of a call that is over; one may hold the place.
+        for seen in session.exec(
+            select(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
+        ).all():
+            seen.reply_sealed = None
+            session.add(seen)
+        session.commit()
+    log.info("call %s closed: conversation %s", call_sid, conversation.id)
+    return True
+
+
+def _once(rt: Runtime, call: Call, key: str, now: datetime | None, work: Callable[[_Turn], Script]) -> Script:
+    """Run one step of a call in one transaction, once per (CallSid, key); retries get the same."""
+    now = now or utcnow()
+    sid = f"{call.sid}:{key}"
+    try:
+        with rt.db.unit_of_work() as session:
+            conversation = turns.lock_conversation(session, call_key(rt, call.sid), channel="voice", now=now)
+            seen = session.exec(select(InboundMessage).where(InboundMessage.sid == sid)).first()
+            if seen is not None:
+                log.info("repeat of call %s step %s answered from the log", call.sid, key)
+                session.rollback()
+                return _stored(rt, seen)
+            turn = _Turn(session, conversation, call, now, turns.load_data(rt, conversation))
+            script = work(turn)
+            session.add(conversation)
+            session.add(
+                InboundMessage(
+                    sid=sid,
+                    conversation_id=conversation.id,
+                    reply_sealed=rt.vault.seal(script.dump()),
+                    received_at=now,
+                )
+            )
+            session.commit()
+    except IntegrityError:
+        # Another worker committed this step between our check and our insert.
+        with rt.db.reading() as session:
+            return _stored(rt, session.exec(select(InboundMessage).where(InboundMessage.sid == sid)).first())
+    log.info("call %s step %s: conversation %s now %s", call.sid, key, conversation.id, conversation.state)
+    return script
+
+
+def _stored(rt: Runtime, seen: InboundMessage | None) -> Script:
+    opened = rt.vault.open(seen.reply_sealed) if seen is not None else None
+    if not opened:
+        return goodbye(rt, ["en"])
+    return Script.load(opened)
+
+
+def _accepted_sid(parent_sid: str, step: int) -> str:
+    return f"{parent_sid}:{step}:accepted"
+
+
+def _context(request: Dispatch | None) -> dict[str, Any]:
+    return {
+        "request": {"ref": request.ref, "status": request.status} if request else None,
+        "idle": False,  # a call lasts minutes, never the idle reset's hours
+        "opted_out": False,  # STOP is a texting word; calls have no opt-out state
+    }
+
+
+def _start(rt: Runtime, turn: _Turn, language: str) -> Script:
+    """Begin a call's flow at the welcome menu in the chosen language."""
+    step = INTAKE.handle(None, {"language": language}, Event("", "voice", _context(None)))
+    return _speak(rt, turn, step, None)
+
+
+def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
+    state = turn.conversation.state
+    text = keypad.read(state or "", heard)
+    if text == keypad.TALK_NOW:
+        return _talk_now(rt, turn)
+    request = dispatch.latest_for(turn.session, turn.conversation.id)
+    step = INTAKE.handle(state, turn.data, Event(text, "voice", _context(request)))
+    if step.state == "ask_consent" and turn.call.textable is None:
+        # No number a text can reach: answer "no" for the caller rather than ask a false question.
+        consent = INTAKE.handle(step.state, step.data, Event("no", "voice", _context(request)))
+        asked = [reply for reply in step.replies if reply.key != "ask_consent"]
+        step = Step(
+            consent.state,
+            consent.data,
+            consent.language,
+            asked + consent.replies,
+            step.effects + consent.effects,
+        )
+    return _speak(rt, turn, step, request)
+
+
+def _speak(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None) -> Script:
+    """Apply a flow step (effects, state) and return how the call goes on."""
+    turns.apply_effects(
+        turn.session, rt, turn.conversation, step, request, contact=turn.call.textable or "", now=turn.now
+    )
+    turns.save_step(rt, turn.conversation, step, turn.now)
+    language, keys = step.language, [reply.key for reply in step.replies]
+    if any(key in keypad.ENDS_CALL for key in keys):
+        # The caller must hang up and dial 911: say it and free the line.
+        return Script(lines=_lines(rt, step.replies, language), hangup=True)
+    if keypad.GIVES_UP in keys:
+        return goodbye(rt, [language])
+    if step.state in keypad.MENUS:
+        replies = keypad.spoken(step.state, step.replies)
+        ask = Ask(path(STEP, step=turn.conversation.version), language, keypad.takes_speech(step.state))
+        return Script(lines=_lines(rt, replies, language), ask=ask)
+    # The request went out (or the flow stopped where a call cannot wait): say so, then goodbye.
+    return Script(lines=_lines(rt, [*step.replies, Reply("call.thanks")], language), hangup=True)
+
+
+def _lines(rt: Runtime, replies: Iterable[Reply], language: str) -> tuple[Line, ...]:
+    lines = (say(rt, reply.key, language, reply.params) for reply in replies)
+    return tuple(line for line in lines if line.text)
+
+
+# -- talk to an officer now ------------------------------------------------------------------
+
+
+def _talk_now(rt: Runtime, turn: _Turn) -> Script:
+    """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call."""
+    chain = _chain(rt, turn.session)
+    turn.data[CHAIN] = chain
+    _save(rt, turn)
+    language = turn.conversation.language
+    log.info("call %s: talk now, %d to ring", turn.call.sid, len(chain))
+    return _ring(rt, turn, chain, 0, say(rt, "call.connecting", language))
+
+
+def _after_leg(rt: Runtime, turn: _Turn, step: int, leg: int, rang: Rang) -> Script:
+    chain = turn.data.get(CHAIN)
+    chain = chain if isinstance(chain, list) else []
+    _save(rt, turn)
+    language = turn.conversation.language
+    accepted = rang.bridged
+    if accepted is None:
+        # Twilio did not say whether it bridged: "completed" alone is also what a voicemail
+        # that answered (and was hung up on by the whisper) looks like, so ask for the keypress.
+        accepted = rang.status in CONNECTED and _was_accepted(turn.session, turn.call.sid, step)
+    if accepted:
+        log.info("call %s: leg %d took the call", turn.call.sid, leg)
+        return Script(lines=(say(rt, "call.thanks", language),), hangup=True)
+    if rang.caller_left:
+        log.info("call %s: caller hung up while leg %d rang", turn.call.sid, leg)
+        return Script(hangup=True)
+    return _ring(rt, turn, chain, leg + 1, say(rt, "call.next", language))
+
+
+def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -> Script:
+    """Ring the first reachable person from `start` on, or give the truthful fallback."""
+    for leg in range(start, len(chain)):
+        number = _number(rt, turn.session, chain[leg])
+        if number is None:
+            continue
+        step = turn.conversation.version
+        connect = Connect(number, action=path(DIAL, step=step, leg=leg), whisper=path(WHISPER, step=step))
+        return Script(lines=(intro,), connect=connect)
+    when = staff.local_time(turn.now, rt.program.timezone)
+    text = staff.render("call_unanswered", time=when, tried=len(chain))
+    dispatch.alert_sergeants(turn.session, rt, text, dedupe=f"call-unanswered:{turn.conversation.id}")
+    log.info("call %s: nobody took the call (%d rung)", turn.call.sid, len(chain))
+    return Script(lines=(say(rt, "call.nobody", turn.conversation.language),), hangup=True)
+
+
+def _chain(rt: Runtime, session: Session) -> list[str]:
+    """Return who to ring, in order: on-duty officers (fairly), sergeants, the desk; each once."""
+    calls = rt.program.calls
+    people = roster.on_duty_officers(session)[: calls.dial_officers]
+    people += dispatch.sergeants(session)[: calls.dial_sergeants]
+    chain, seen = [], set()
+    for person in people:
+        if person.phone_hash not in seen:
+            seen.add(person.phone_hash)
+            chain.append(f"officer:{person.id}")
+    desk = desk_number(rt)
+    if desk and rt.pseudonyms.of(desk) not in seen:
+        chain.append(DESK)
+    return chain
+
+
+def _number(rt: Runtime, session: Session, target: object) -> str | None:
+    """Return the number to ring for a chain entry, or None if they left the roster or duty."""
+    if target == DESK:
+        return desk_number(rt)
+    kind, _, ident = str(target).partition(":")
+    officer = session.get(Officer, int(ident)) if kind == "officer" and ident.isdigit() else None
+    if officer is None or not officer.active or (not officer.is_sergeant and not officer.on_duty):
+        return None
+    return rt.vault.open(officer.phone_sealed)
+
+
+def _was_accepted(session: Session, call_sid: str, step: int) -> bool:
+    sid = _accepted_sid(call_sid, step)
+    return session.exec(select(InboundMessage.id).where(InboundMessage.sid == sid)).first() is not None
+
+
+def _save(rt: Runtime, turn: _Turn) -> None:
+    """Store the call's data (the flow's, and the dial chain) without a flow turn."""
+    conversation = turn.conversation
+    step = Step(conversation.state or "welcome", turn.data, conversation.language)
+    turns.save_step(rt, conversation, step, turn.now)

@@ -1,0 +1,54 @@
+"""`hotline call`: a call played in the terminal through the real, signed webhooks."""
+
+import pytest
+from click.testing import CliRunner
+
+from hotline import cli, create_app, roster
+from hotline.runtime import runtime
+from tests.support import hotline_config
+
+
+@pytest.fixture
+def env(database_url, tmp_path, monkeypatch):
+    """Production-shaped settings in the environment, the tables made, and a sergeant on duty."""
+    for name, value in hotline_config(database_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    app = create_app(environ=None)
+    rt = runtime(app)
+    rt.db.create_all()
+    with rt.db.unit_of_work() as session:
+        roster.add_officer(
+            session, rt, name="Sgt. Rivera", phone="+18165550100", sergeant=True
+        ).on_duty = True
+        session.commit()
+    rt.db.dispose()
+    return database_url
+
+
+def call(*keys: str, caller: str = "+18165557777") -> str:
+    result = CliRunner().invoke(cli.main, ["call", "--from", caller], input="\n".join(keys) + "\n")
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_call_prints_what_the_caller_hears_and_the_keys_pressed(env):
+    output = call("1", "1", "3", "0")
+    assert "hotline> If this is an emergency, hang up and dial 911." in output
+    assert "keys> 1" in output and "Warrants, press 3." in output
+    assert "Outstanding warrants are still handled, not waived." in output
+    assert "(you hung up)" in output, "the input ran out: the caller hung up"
+    assert "5557777" not in output.split("as +18165557777")[1]
+
+
+def test_a_call_to_an_officer_shows_the_whisper_and_each_ring(env):
+    output = call("2", "3", "no-answer", "busy")
+    assert "Le comunicamos con un oficial ahora." in output
+    assert "(ringing Sgt. Rivera; their phone hears: Safe Passage caller. Press 1 to accept." in output
+    assert "(ringing the desk;" in output
+    assert "nadie pudo contestar" in output and "(the hotline hung up)" in output
+
+
+def test_a_ride_by_phone_in_the_terminal(env):
+    output = call("1", "2", "1", "1", "2", "2", "1", "say the QuikTrip at 291 and 3rd Street", "1", "1")
+    assert "Your request is sent." in output and "(the hotline hung up)" in output
