@@ -18,5 +18,14 @@ max_requests_jitter = 200
 # The app opens no connection before the fork; each worker builds its own engine.
 preload_app = False
 accesslog = "-"
-# Path only (%(U)s), never the query string, referer or user agent: no personal data in access logs.
+errorlog = "-"
+# Path only (%(U)s), never the query string, referer or user agent: no personal data in access logs
+# (docs/privacy.md). Error lines are masked by hotline.privacy in every worker.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def on_starting(server):
+    """Mask phone-number-like digits in the master's own log lines (workers do it in create_app)."""
+    from hotline.privacy import install_log_scrubbing
+
+    install_log_scrubbing()

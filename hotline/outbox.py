@@ -8,7 +8,8 @@ forward (see STATUS_RANK): callbacks arrive out of order and a late `sent` must 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +18,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
 from models import Conversation, OutboxMessage
+from models.outbox import ERASED
 
 if TYPE_CHECKING:
     from hotline.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+#: Who `enqueue` sends to, and what: texts and calls to people.
 AUDIENCES = ("participant", "staff")
 KINDS = ("sms", "call")
+#: A row asking Twilio to erase a message's body (`enqueue_redaction`): kind and audience.
+REDACT, TWILIO = "redact", "twilio"
+#: A redaction's dedupe key is this plus the SID: one redaction per message, ever.
+REDACT_KEY = "redact:"
+#: Audiences whose rows may go out twice rather than not at all (REL-6): a duplicate page or
+#: a repeated redaction is harmless; a second copy of a text to a participant is not.
+AT_LEAST_ONCE = frozenset({"staff", TWILIO})
+
+#: What Twilio can redact: message SIDs (SMS, MMS), never call SIDs or our voice step keys.
+REDACTABLE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 
 #: Twilio error code for a recipient who texted STOP: every later send to them fails with it.
 OPTED_OUT = "21610"
@@ -119,6 +132,40 @@ def enqueue(
     if stored is None:
         log.info("outbox: %s already queued, not again", dedupe_key)
     return stored
+
+
+def enqueue_redaction(session: Session, sid: str) -> OutboxMessage | None:
+    """Queue the erasure of a message's body at Twilio; None if queued before or not a message SID."""
+    if not REDACTABLE_SID.fullmatch(sid or ""):
+        return None
+    row = OutboxMessage(kind=REDACT, audience=TWILIO, to_hash="", to_sealed=ERASED, purpose="redact")
+    return insert_once(session, row, REDACT_KEY + sid)
+
+
+def enqueue_redactions(session: Session, sids: Iterable[str | None]) -> int:
+    """Queue the erasure at Twilio of every message SID not queued before; return how many are new.
+
+    One INSERT ... ON CONFLICT DO NOTHING with many parameter sets: a purge queues hundreds at
+    once, and on SQLite every moment of it is a moment a webhook waits for the write lock.
+    """
+    keys = sorted({REDACT_KEY + sid for sid in sids if sid and REDACTABLE_SID.fullmatch(sid)})
+    if not keys:
+        return 0
+    template = OutboxMessage(kind=REDACT, audience=TWILIO, to_hash="", to_sealed=ERASED, purpose="redact")
+    values = template.model_dump(exclude={"id", "dedupe_key"})
+    table = OutboxMessage.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    )
+    rows = [{**values, "dedupe_key": key} for key in keys]
+    return len(session.connection().execute(statement, rows).all())
+
+
+def redaction_sid(row: OutboxMessage) -> str | None:
+    """Return the SID of the message a redaction row empties (kept in its dedupe key)."""
+    key = row.dedupe_key or ""
+    return key.removeprefix(REDACT_KEY) if row.kind == REDACT and key.startswith(REDACT_KEY) else None
 
 
 def cancel_pending_to(session: Session, to_hash: str) -> int:

@@ -1,4 +1,12 @@
-"""Pseudonyms, encryption and log hygiene for everything that could identify a participant."""
+"""Pseudonyms, encryption and log hygiene for everything that could identify a participant.
+
+Logs carry SIDs and internal ids only (docs/privacy.md). `install_log_scrubbing` puts a net under
+that rule for every logger of the process: phone-number-like digits are masked everywhere, and
+while a Twilio request is being answered every value it posted (the number, the body, the place
+typed into it, Twilio's geographic fields) is masked too, except the few fields that identify no
+one (PUBLIC_FIELDS). Outside a request, `masking(...)` names the values to mask (the worker masks
+the number and text it is sending).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,9 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -47,7 +58,11 @@ class Vault:
     """Authenticated encryption with key rotation: the first key encrypts, every key decrypts."""
 
     def __init__(self, keys: str):
-        self._fernet = MultiFernet([Fernet(k.strip()) for k in keys.split(",") if k.strip()])
+        fernets = [Fernet(k.strip()) for k in keys.split(",") if k.strip()]
+        if not fernets:
+            raise ValueError("at least one encryption key is needed")
+        self._primary = fernets[0]
+        self._fernet = MultiFernet(fernets)
 
     def seal(self, text: str | None) -> str | None:
         """Encrypt a text (None stays None)."""
@@ -64,40 +79,180 @@ class Vault:
         except InvalidToken:
             return None
 
+    def is_current(self, token: str) -> bool:
+        """Tell whether a sealed text is encrypted under the first (newest) key already."""
+        try:
+            self._primary.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
     def reseal(self, token: str) -> str:
-        """Re-encrypt a sealed text under the first (newest) key."""
+        """Re-encrypt a sealed text under the first (newest) key; InvalidToken if no key reads it."""
         return self._fernet.rotate(token.encode()).decode()
 
 
-# Digits that look like a phone number: 7 or more digits, allowing separators and a leading +.
+# -- log hygiene -----------------------------------------------------------------------------
+
+# Digits that look like a phone number: 7 or more characters of digits and separators, allowing a
+# leading +; then spared if they are really a date and hour, a decimal, or a dotted IPv4 address.
 _PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{5,}\d(?!\w)")
+_NOT_A_NUMBER = re.compile(r"\d{4}-\d\d(?:-\d\d)?(?:[ T]\d\d)?|\d+\.\d+|\d{1,3}(?:\.\d{1,3}){3}")
+# The request line of werkzeug's development-server log: its query string can carry anything.
+_REQUEST_QUERY = re.compile(r'("[A-Z]+ [^ ?"]*)\?[^ "]*')
+
+MASK = "[redacted]"
+#: Shorter values are not masked: a menu digit, YES, a state code identify no one, and masking
+#: "1" or "MO" would garble every line.
+MIN_MASKED = 4
+#: Fields of Twilio's webhooks that identify no one; every other posted value is masked in logs.
+PUBLIC_FIELDS = frozenset(
+    {
+        "AccountSid",
+        "ApiVersion",
+        "MessageSid",
+        "SmsSid",
+        "SmsMessageSid",
+        "MessagingServiceSid",
+        "CallSid",
+        "ParentCallSid",
+        "DialCallSid",
+        "SmsStatus",
+        "MessageStatus",
+        "CallStatus",
+        "DialCallStatus",
+        "NumMedia",
+        "NumSegments",
+        "Direction",
+        "ErrorCode",
+        "CallbackSource",
+        "SequenceNumber",
+        "Timestamp",
+        "CallDuration",
+        "DialCallDuration",
+        "DialBridged",
+        "FinishedOnKey",
+        "Confidence",
+        "StirVerstat",
+    }
+)
+_REQUEST_CACHE = "hotline.log_masks"
+
+_masked: ContextVar[tuple[str, ...]] = ContextVar("hotline_masked", default=())
 
 
-def scrub(text: str) -> str:
-    """Mask anything that looks like a phone number."""
-    return _PHONE_LIKE.sub("[number]", text)
+@contextmanager
+def masking(*values: str | None) -> Iterator[None]:
+    """Mask these values (a number, a text) in every log record made inside the block."""
+    token = _masked.set(_masked.get() + tuple(v for v in values if v))
+    try:
+        yield
+    finally:
+        _masked.reset(token)
+
+
+def mask_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
+    """Return a pattern matching each value (and its lines, spaces folded) as whole words."""
+    variants = set()
+    for value in values:
+        for variant in (value, " ".join(value.split()), *value.splitlines()):
+            variant = variant.strip()
+            if len(variant) >= MIN_MASKED:
+                variants.add(variant)
+    if not variants:
+        return None
+    ordered = sorted(variants, key=len, reverse=True)  # the longest first: no half-masked values
+    return re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in ordered), re.IGNORECASE)
+
+
+def scrub(text: str, pattern: re.Pattern[str] | None = None) -> str:
+    """Mask anything that looks like a phone number, and whatever the pattern matches."""
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return _PHONE_LIKE.sub(_mask_number, text)
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    found = match.group()
+    return found if _NOT_A_NUMBER.fullmatch(found) else "[number]"
+
+
+def _request_values() -> list[str]:
+    """Return what the current Twilio request posted, but for the fields that identify no one."""
+    try:
+        from flask import has_request_context, request
+    except ImportError:  # pragma: no cover - Flask is a dependency
+        return []
+    if not has_request_context():
+        return []
+    # Only a form that was parsed already: parsing from inside a log call could raise (413).
+    form = request.__dict__.get("form")
+    if not form:
+        return []
+    return [value for name, values in form.lists() if name not in PUBLIC_FIELDS for value in values]
+
+
+def _current_pattern() -> re.Pattern[str] | None:
+    """Return the mask for this moment: the request's posted values and any `masking` block."""
+    extra = _masked.get()
+    try:
+        from flask import has_request_context, request
+
+        in_request = has_request_context()
+    except ImportError:  # pragma: no cover
+        in_request = False
+    if not in_request:
+        return mask_pattern(extra) if extra else None
+    cache = request.environ.setdefault(_REQUEST_CACHE, {})
+    key = ("form" in request.__dict__, extra)
+    if key not in cache:
+        cache[key] = mask_pattern([*_request_values(), *extra])
+    return cache[key]
+
+
+_exception_formatter = logging.Formatter()
+
+
+def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask numbers and posted values in a record's message, traceback and stack, in place."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record is logging's problem to report, not ours
+        return record
+    pattern = _current_pattern()
+    if record.name == "werkzeug":
+        message = _REQUEST_QUERY.sub(r"\1", message)
+    clean = scrub(message, pattern)
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        # Formatters reuse exc_text, so the traceback is formatted (and masked) once, here.
+        record.exc_text = scrub(_exception_formatter.formatException(record.exc_info), pattern)
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info, pattern)
+    return record
+
+
+class ScrubbingFilter(logging.Filter):
+    """A logging filter that masks records (for handlers fed by another record factory)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        scrub_record(record)
+        return True
 
 
 def install_log_scrubbing() -> None:
-    """Mask phone-number-like digits in every log record of the process, once.
+    """Mask numbers, and the values of the Twilio request at hand, in every log record, once.
 
-    A net under the rule of logging SIDs and ids only: a record factory sees records from
-    every logger (a filter on the root logger would miss records propagated from children).
+    A record factory sees records from every logger (a filter on the root logger would miss
+    records propagated from children, and a handler's filter those of other handlers).
     """
     factory = logging.getLogRecordFactory()
     if getattr(factory, "scrubs", False):
         return
 
     def scrubbing_factory(*args, **kwargs) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is logging's problem to report, not ours
-            return record
-        clean = scrub(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return record
+        return scrub_record(factory(*args, **kwargs))
 
     scrubbing_factory.scrubs = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(scrubbing_factory)

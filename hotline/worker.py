@@ -20,6 +20,13 @@ A worker that dies between claim and result leaves its row in `sending`; once th
 out the row is re-claimed under the same rule: staff rows are sent again (possibly twice),
 participant rows are failed "ambiguous" and not sent again.
 
+Redactions (kind `redact`, audience `twilio`, queued by hotline.retention) ask Twilio to empty
+the body of a message it keeps. Repeating one is harmless, so they follow the staff rule; they
+go out after every other due row, so a purge of old messages never delays a page.
+
+The purge (hotline.retention) is a timer kind that reschedules itself every hour;
+`run_forever` makes sure one is pending.
+
 Timers. A due timer is locked and its handler runs in the same transaction that marks it
 done, so a handler's writes and the done flag commit together: a killed worker neither repeats
 nor skips one. A handler that raises is rolled back and the timer stays pending (retried with
@@ -35,6 +42,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +51,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from hotline import outbox
+from hotline.privacy import masking
 from hotline.runtime import Runtime
 from hotline.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
 from models import OutboxMessage, Timer
@@ -61,6 +70,8 @@ BACKOFF_CAP_SECONDS = 300.0
 MAX_TIMER_ATTEMPTS = 8
 #: Staff alerts whose failure must reach the dispatch service at once (it escalates).
 UNDELIVERABLE = "undeliverable"
+#: Seconds between checks that a purge is scheduled (run_forever).
+PURGE_CHECK_SECONDS = 600.0
 
 Handler = Callable[..., Any]
 
@@ -104,7 +115,10 @@ def claim_due_message(
                         and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
                     )
                 )
-                .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+                # Redactions last: a purge of a month of messages must not hold up a page.
+                .order_by(
+                    OutboxMessage.kind == outbox.REDACT, col(OutboxMessage.due_at), col(OutboxMessage.id)
+                )
                 .limit(1)
                 .with_for_update(skip_locked=True)
             ).first()
@@ -126,33 +140,42 @@ def claim_due_message(
 
 
 def _may_resend(row: OutboxMessage) -> bool:
-    """Tell whether a row lost mid-send may go out again: staff only, within the attempt cap."""
-    return row.audience == "staff" and row.attempts < MAX_ATTEMPTS
+    """Tell whether a row lost mid-send may go out again: staff and redactions, within the cap."""
+    return row.audience in outbox.AT_LEAST_ONCE and row.attempts < MAX_ATTEMPTS
 
 
-def send(rt: Runtime, row: OutboxMessage) -> Sent:
-    """Send one claimed row through the runtime's transport."""
+def send(rt: Runtime, row: OutboxMessage) -> Sent | None:
+    """Send one claimed row through the runtime's transport (a redaction gives no Sent)."""
+    if row.kind == outbox.REDACT:
+        sid = outbox.redaction_sid(row)
+        if not sid:
+            raise TransportError(FINAL, reason="no sid")
+        rt.transport.redact_message(sid)
+        return None
     to = rt.vault.open(row.to_sealed)
     body = rt.vault.open(row.body_sealed) if row.body_sealed is not None else ""
     if not to or body is None:
         raise TransportError(FINAL, reason="unreadable")
     callback = rt.public_url("/twilio/status")
-    if row.kind == "call":
-        return rt.transport.place_call(to=to, twiml=body, status_callback=callback)
-    return rt.transport.send_sms(to=to, body=body, status_callback=callback)
+    # Whatever the transport or its libraries log while this is in hand stays masked.
+    with masking(to, body):
+        if row.kind == "call":
+            return rt.transport.place_call(to=to, twiml=body, status_callback=callback)
+        return rt.transport.send_sms(to=to, body=body, status_callback=callback)
 
 
-def record_sent(rt: Runtime, row: OutboxMessage, sent: Sent, *, now: datetime) -> None:
+def record_sent(rt: Runtime, row: OutboxMessage, sent: Sent | None, *, now: datetime) -> None:
     """Store the SID and first status as soon as Twilio answers (it sends no callback for it)."""
     with rt.db.unit_of_work() as session:
         current = session.get(OutboxMessage, row.id, with_for_update=True)
         if current is None:
-            log.error("outbox %s vanished after sending %s", row.id, sent.sid)
+            log.error("outbox %s vanished after sending %s", row.id, sent.sid if sent else "-")
             return
-        if current.twilio_sid:
+        # A redaction (sent is None) changed a message at Twilio: there is no new SID to keep.
+        if sent is not None and current.twilio_sid:
             # Our lease ran out mid-send and another worker sent it too (staff only).
             log.warning("outbox %s sent twice: %s kept, %s too", row.id, current.twilio_sid, sent.sid)
-        else:
+        elif sent is not None:
             current.twilio_sid = sent.sid
             if outbox.should_replace(current.delivery_status, sent.status):
                 current.delivery_status = sent.status
@@ -188,7 +211,7 @@ def record_failure(
 
 def _settle_error(session: Session, row: OutboxMessage, error: TransportError, *, now: datetime) -> str:
     """Apply the retry rules to a claimed row inside the caller's transaction."""
-    retry = error.kind == RETRYABLE or (error.kind == AMBIGUOUS and row.audience == "staff")
+    retry = error.kind == RETRYABLE or (error.kind == AMBIGUOUS and row.audience in outbox.AT_LEAST_ONCE)
     code = _error_code(error)
     if retry and row.attempts < MAX_ATTEMPTS:
         row.status = "pending"
@@ -263,7 +286,10 @@ def process_message(
         unknown = TransportError(AMBIGUOUS, reason=type(error).__name__)
         return record_failure(rt, row, unknown, now=now, handlers=handlers)
     record_sent(rt, row, sent, now=now)
-    log.info("outbox %s sent as %s", row.id, sent.sid)
+    if sent is None:
+        log.info("outbox %s: Twilio redacted %s", row.id, outbox.redaction_sid(row))
+    else:
+        log.info("outbox %s sent as %s", row.id, sent.sid)
     return "sent"
 
 
@@ -423,9 +449,13 @@ def run_forever(
     """Run passes until the stop event is set, resting `poll_seconds` whenever idle."""
     stop = stop_event or threading.Event()
     log.info("worker started (poll every %.1f s)", poll_seconds)
+    purge_checked = None
     while not stop.is_set():
         busy = False
         try:
+            if purge_checked is None or time.monotonic() - purge_checked > PURGE_CHECK_SECONDS:
+                retention.ensure_purge_timer(rt)
+                purge_checked = time.monotonic()
             counts = run_once(rt, limit=limit)
             busy = counts["sent"] + counts["retry"] + counts["failed"] >= limit
             busy = busy or counts["timers"] + counts["timer_errors"] >= limit
@@ -436,3 +466,7 @@ def run_forever(
         if not busy:
             stop.wait(poll_seconds)
     log.info("worker stopped")
+
+
+# Imported last: retention registers its purge timer kind with this module.
+from hotline import retention  # noqa: E402

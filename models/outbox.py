@@ -5,6 +5,9 @@ from sqlmodel import Field, SQLModel
 
 from models.clock import utcnow
 
+#: What an erased `to_sealed` holds: an empty token, which no key opens (the column is NOT NULL).
+ERASED = ""
+
 
 class OutboxMessage(SQLModel, table=True):
     """One outbound SMS or call, written in the same transaction as the change that caused it."""
@@ -12,14 +15,16 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(default="sms", max_length=8)  # sms | call
-    audience: str = Field(max_length=12)  # participant | staff
-    to_hash: str = Field(max_length=64, index=True)  # pseudonym, to cancel on STOP
+    kind: str = Field(default="sms", max_length=8)  # sms | call | redact (Twilio empties a body)
+    audience: str = Field(max_length=12)  # participant | staff | twilio (a redaction)
+    to_hash: str = Field(max_length=64, index=True)  # pseudonym, to cancel on STOP ("" for twilio)
+    # The number, sealed; ERASED once no longer needed (hotline.retention) and on redactions.
     to_sealed: str
     body_sealed: str | None = Field(default=None)  # SMS text, or the call's purpose as JSON
     officer_id: int | None = Field(default=None, foreign_key="officer.id")
     dispatch_id: int | None = Field(default=None, foreign_key="dispatch.id", index=True)
     purpose: str = Field(default="", max_length=32)  # alert, offer, update, relay, reply ...
+    # Also what a redaction acts on: "redact:<message SID>" (see hotline.outbox.enqueue_redaction).
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     status: str = Field(default="pending", max_length=12, index=True)
     # pending | sending | sent | failed | cancelled

@@ -1,11 +1,19 @@
-"""Numbers become pseudonyms, sealed texts stay sealed, logs carry no numbers."""
+"""Numbers become pseudonyms, sealed texts stay sealed, logs carry no numbers, texts or places."""
 
 import logging
 
 import pytest
 from cryptography.fernet import Fernet
 
-from hotline.privacy import Pseudonyms, Vault, install_log_scrubbing, normalise_phone, scrub
+from hotline.privacy import (
+    Pseudonyms,
+    Vault,
+    install_log_scrubbing,
+    mask_pattern,
+    masking,
+    normalise_phone,
+    scrub,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,3 +83,162 @@ def test_every_logger_is_scrubbed(caplog):
     with caplog.at_level(logging.INFO):
         logging.getLogger("some.library").info("sending to %s", "+18165550142")
     assert "5550142" not in caplog.text
+
+
+# -- more real formats, and what is not a number --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "tel:+1-816-555-0142",  # RFC 3966, as some phones share a contact
+        "1-816-555-0142",
+        "(816)555-0142",
+        "\uff18\uff11\uff16\uff15\uff15\uff15\uff10\uff11\uff14\uff12",  # full-width digits
+        "+1\u00a0816\u00a0555\u00a00142",  # no-break spaces from a copy and paste
+        "+1 816 555 0142 ext. 12",
+    ],
+)
+def test_real_world_spellings_share_one_pseudonym(raw):
+    """privacy.md P1: however the number is written, it is the same code (and never the number)."""
+    assert normalise_phone(raw) == "+18165550142"
+    assert Pseudonyms("s").of(raw) == Pseudonyms("s").of("+18165550142")
+
+
+def test_a_vault_knows_what_is_sealed_under_its_first_key():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = Vault(old).seal("x")
+    assert not Vault(f"{new},{old}").is_current(sealed)
+    assert Vault(f"{new},{old}").is_current(Vault(new).seal("x"))
+    with pytest.raises(ValueError):
+        Vault(" , ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "outbox 12: retry 2 at 2026-05-01 12:00:05.123456",
+        "127.0.0.1 POST /twilio/sms 200",
+        "conversation 1234 now ask_safe",
+        "timer 7 (purge) fired",
+    ],
+)
+def test_scrub_leaves_times_addresses_and_ids_readable(text):
+    assert scrub(text) == text
+
+
+# -- the log filter: every value a Twilio request posted is masked while it is answered -----------
+
+CANARY_BODY = "meet me behind the Casey's on Chipman"
+FORM = {
+    "MessageSid": "SM" + "c" * 32,
+    "AccountSid": "AC" + "1" * 32,
+    "From": "+18165557777",
+    "Body": CANARY_BODY,
+    "FromCity": "LEES SUMMIT",
+    "FromZip": "64063",
+    "FromState": "MO",
+}
+
+
+@pytest.fixture
+def flask_app():
+    from flask import Flask
+
+    install_log_scrubbing()
+    return Flask("privacy-test")
+
+
+def test_a_careless_log_line_in_a_request_shows_no_body_number_or_place(flask_app, caplog):
+    """privacy.md P5: logs carry SIDs and ids, never the number, the text, or Twilio's place fields."""
+    log = logging.getLogger("hotline.careless")
+    with (
+        flask_app.test_request_context("/twilio/sms", method="POST", data=FORM),
+        caplog.at_level(logging.DEBUG),
+    ):
+        from flask import request
+
+        assert request.form["Body"] == CANARY_BODY  # the webhook has read the form
+        log.info(
+            "got %r from %s in %s %s", request.form["Body"], request.form["From"], "Lees Summit", "64063"
+        )
+        log.info("place: %s", " ".join(CANARY_BODY.upper().split()))
+        log.info("turn %s for %s", FORM["MessageSid"], FORM["AccountSid"])
+    text = caplog.text
+    for secret in ("Casey", "Chipman", "7777", "LEES SUMMIT", "Lees Summit", "64063"):
+        assert secret.lower() not in text.lower(), secret
+    assert FORM["MessageSid"] in text and FORM["AccountSid"] in text, "SIDs stay readable"
+
+
+def test_a_traceback_in_a_request_is_masked_too(flask_app, caplog):
+    """privacy.md P5: error reports are logs too."""
+    log = logging.getLogger("hotline.careless")
+    with (
+        flask_app.test_request_context("/twilio/sms", method="POST", data=FORM),
+        caplog.at_level(logging.DEBUG),
+    ):
+        from flask import request
+
+        request.form  # noqa: B018 - read, as the webhook does
+        try:
+            raise ValueError(f"cannot place {CANARY_BODY!r}")
+        except ValueError:
+            log.exception("turn %s failed", FORM["MessageSid"])
+    formatted = "\n".join(logging.Formatter("%(message)s").format(r) for r in caplog.records)
+    assert "ValueError" in formatted and FORM["MessageSid"] in formatted
+    assert "Chipman" not in formatted
+
+
+def test_a_request_whose_form_was_never_read_is_not_parsed_by_logging(flask_app, caplog):
+    with (
+        flask_app.test_request_context("/twilio/sms", method="POST", data=FORM),
+        caplog.at_level(logging.INFO),
+    ):
+        from flask import request
+
+        logging.getLogger("hotline.early").info("before the form is read")
+        assert "form" not in request.__dict__
+
+
+def test_values_named_outside_a_request_are_masked_inside_the_block(caplog):
+    """The worker masks the number and text it is sending from whatever logs meanwhile."""
+    install_log_scrubbing()
+    log = logging.getLogger("twilio.http_client")
+    with caplog.at_level(logging.DEBUG):
+        with masking("+18165557777", CANARY_BODY):
+            log.info("Data: To=%s Body=%s", "+18165557777", CANARY_BODY)
+        log.info("after the block: %s", "Chipman")
+    assert "Casey" not in caplog.records[0].getMessage() and "7777" not in caplog.text
+    assert "Chipman" in caplog.records[1].getMessage(), "masking ends with the block"
+
+
+def test_short_values_are_left_alone():
+    """A menu digit or YES identifies nobody, and masking "1" would garble every line."""
+    assert mask_pattern(["1", "YES", "MO"]) is None
+    assert scrub("state 1, answer YES", mask_pattern(["1", "YES"])) == "state 1, answer YES"
+
+
+def test_the_development_server_log_drops_query_strings(caplog):
+    install_log_scrubbing()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("werkzeug").info(
+            '%s - - [%s] "%s" %s -',
+            "127.0.0.1",
+            "01/May/2026 12:00:00",
+            "POST /twilio/voice/step?place=Chipman HTTP/1.1",
+            200,
+        )
+    assert "Chipman" not in caplog.text and "POST /twilio/voice/step HTTP/1.1" in caplog.text
+
+
+def test_gunicorn_access_log_has_the_path_only():
+    """privacy.md P5 / IT: the access log format names no query string, referer or user agent."""
+    import runpy
+
+    from tests.support import REPO
+
+    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    fmt = settings["access_log_format"]
+    assert "%(U)s" in fmt
+    for atom in ("%(r)s", "%(q)s", "%(f)s", "%(a)s", "%({"):
+        assert atom not in fmt, atom
