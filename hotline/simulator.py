@@ -107,3 +107,64 @@ def outbox_lines(session: Session, rt: Runtime, *, limit: int, show_text: bool) 
 
 def _clock(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def sms_form(rt: Runtime, number: str, text: str) -> dict[str, str]:
+    """Return the form Twilio posts when a phone texts the hotline."""
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": rt.config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
+        "From": number,
+        "To": rt.hotline_number,
+        "Body": text,
+        "NumMedia": "0",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def call_form(rt: Runtime, number: str, call_sid: str, digits: str | None = None) -> dict[str, str]:
+    """Return the form Twilio posts for a call from a phone (with Digits after a keypress)."""
+    form = {
+        "CallSid": call_sid,
+        "AccountSid": rt.config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
+        "From": number,
+        "To": rt.hotline_number,
+        "Caller": number,
+        "Called": rt.hotline_number,
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+    if digits is not None:
+        form["Digits"] = digits
+    return form
+
+
+def voice_steps(twiml: str) -> dict:
+    """Read a voice TwiML document as a phone hears it: what is said, and what happens next.
+
+    Returns {"say": [...], "gather": action URL or None, "redirect": URL or None,
+    "dial": bool, "hangup": bool}; verbs after a <Gather>, <Redirect> or <Dial> are not reached.
+    """
+    root = ElementTree.fromstring(twiml)
+    steps: dict = {"say": [], "gather": None, "redirect": None, "dial": False, "hangup": False}
+    for verb in root:
+        if verb.tag == "Say":
+            steps["say"].append((verb.text or "").strip())
+        elif verb.tag == "Play":
+            steps["say"].append("(a recording plays)")
+        elif verb.tag == "Gather":
+            steps["say"] += [(say.text or "").strip() for say in verb.iter("Say")]
+            steps["gather"] = verb.get("action") or ""
+            return steps
+        elif verb.tag == "Redirect":
+            steps["redirect"] = (verb.text or "").strip()
+            return steps
+        elif verb.tag == "Dial":
+            steps["dial"] = True
+            return steps
+        elif verb.tag in ("Hangup", "Reject"):
+            steps["hangup"] = True
+            return steps
+    steps["hangup"] = True
+    return steps
