@@ -58,6 +58,22 @@ def create_app(
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
+
+    from hotline import bridge
+
+    app.register_blueprint(bridge.bp)
+
+    from hotline import voice
+
+    app.register_blueprint(voice.bp)
+
+    from hotline import dashboard
+
+    dashboard.init_app(app)
+    if app.config["HOTLINE_ENV"] == "development":
+        from hotline import simulator_web
+
+        app.register_blueprint(simulator_web.bp)
     return app
 
 

@@ -90,7 +90,10 @@ def dev(host: str, port: int) -> None:
     thread.start()
     click.echo(f"Hotline listening on http://{host}:{port} (transport: {rt.config['HOTLINE_TRANSPORT']}).")
     click.echo("Talk to it as a participant in another terminal:  .venv/bin/hotline simulate")
+    click.echo("Call it (keypad and speech) in another terminal:  .venv/bin/hotline call")
     click.echo("See what it would have sent:                      .venv/bin/hotline outbox")
+    click.echo(f"Phone simulator (participant and officers):      http://{host}:{port}/simulator")
+    click.echo(f"Sergeant's board (after `hotline users add`):    http://{host}:{port}/dashboard/")
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
@@ -141,17 +144,36 @@ def officers() -> None:
 @click.option("--name", required=True)
 @click.option("--phone", required=True, help="E.164, e.g. +18165550123")
 @click.option("--sergeant", is_flag=True, help="Gets every alert.")
-def officers_add(name: str, phone: str, sergeant: bool) -> None:
+@click.option("--shift", default=None, help="Regular shift in the program's time zone, e.g. 22:00-06:00.")
+def officers_add(name: str, phone: str, sergeant: bool, shift: str | None) -> None:
     """Register an officer (or a sergeant)."""
     from hotline import roster
 
     try:
         officer = in_unit_of_work(
-            lambda s, rt: roster.add_officer(s, rt, name=name, phone=phone, sergeant=sergeant)
+            lambda s, rt: roster.add_officer(s, rt, name=name, phone=phone, sergeant=sergeant, shift=shift)
         )
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Added {'sergeant' if sergeant else 'officer'} {officer.name} (id {officer.id}), off duty.")
+
+
+@officers.command("shift")
+@click.argument("phone")
+@click.argument("hours")
+def officers_shift(phone: str, hours: str) -> None:
+    """Set a regular shift (HOURS like 22:00-06:00, local time) or remove it (HOURS: none)."""
+    from hotline import roster
+
+    spec = None if hours.strip().lower() in ("none", "off", "-") else hours
+    try:
+        officer = in_unit_of_work(lambda s, rt: roster.set_shift(s, rt, phone, spec))
+    except roster.RosterError as error:
+        raise click.ClickException(str(error)) from None
+    if spec is None:
+        click.echo(f"{officer.name} has no regular shift now; duty changes only with ON and OFF.")
+    else:
+        click.echo(f"{officer.name} goes on duty at each shift start and off at each end ({spec.strip()}).")
 
 
 @officers.command("list")
@@ -235,6 +257,22 @@ def simulate(sender: str, url: str | None) -> None:
                 click.echo(f"hotline> {reply}")
 
 
+@main.command("call")
+@click.option("--from", "caller", default="+18165550199", show_default=True, help="Your pretend number.")
+@click.option("--url", default=None, help="A running hotline (e.g. http://127.0.0.1:5000); else in-process.")
+def call_command(caller: str, url: str | None) -> None:
+    """Call the hotline in this terminal: press keys, speak, and hear what a caller would hear."""
+    from hotline import call_simulator, simulator
+
+    app = build_app(development=True)
+    with closing_database(app):
+        call = call_simulator.new_call(app, caller, base_url=url)
+        try:
+            call_simulator.converse(call, input, click.echo, show_input=not sys.stdin.isatty())
+        except simulator.SimulatorError as error:
+            raise click.ClickException(str(error)) from None
+
+
 @main.group()
 def flows() -> None:
     """The conversation flows."""
@@ -258,6 +296,45 @@ def keys() -> None:
 def keys_generate() -> None:
     """Print a new key for HOTLINE_ENCRYPTION_KEYS (put it first to rotate)."""
     click.echo(Fernet.generate_key().decode())
+
+
+@keys.command("rotate")
+@click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
+def keys_rotate(batch: int) -> None:
+    """Re-encrypt every stored sealed value under the first key (safe to repeat)."""
+    from hotline import retention
+
+    with command_runtime() as rt:
+        counts = _with_database(lambda: retention.rotate_keys(rt, batch=max(1, batch)))
+    click.echo(f"Re-encrypted {counts['resealed']}; {counts['current']} already under the first key.")
+    if counts["unreadable"]:
+        raise click.ClickException(
+            f"{counts['unreadable']} value(s) no key in HOTLINE_ENCRYPTION_KEYS can read: "
+            "keep every old key listed until this command reports none."
+        )
+
+
+@main.command()
+def purge() -> None:
+    """Erase now what is past the program's retention periods (the worker does it hourly)."""
+    from hotline import retention
+
+    with command_runtime() as rt:
+        counts = _with_database(lambda: retention.purge_all(rt))
+    for name, count in counts.items():
+        click.echo(f"{name.replace('_', ' ')}: {count}")
+
+
+def _with_database(action: Callable):
+    """Run an action, turning a database failure into a clear exit (what was done is committed)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return action()
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"database error ({type(error).__name__}): is DATABASE_URL right and `hotline db upgrade` done?"
+        ) from None
 
 
 @main.command()
@@ -299,6 +376,54 @@ def twilio_configure() -> None:
         click.echo(f"{change.setting}: {change.was or '(none)'} -> {change.wanted}")
     summary = f"{len(changes)} setting(s) changed." if changes else "Already pointing here; nothing changed."
     click.echo(summary)
+
+
+# -- dashboard accounts and reports ---------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Dashboard accounts (sergeants dispatch; admins keep the roster, users and reports)."""
+
+
+@users.command("add")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["sergeant", "admin"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(username: str, role: str, password_stdin: bool) -> None:
+    """Create a dashboard account (the password is asked for, or read from stdin)."""
+    from hotline.dashboard import accounts
+    from hotline.dashboard.audit import record
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    def add(session, rt):
+        user = accounts.add_user(session, username=username, role=role, password=password)
+        record(session, "cli", "user.add", target=f"user:{user.username}", detail=f"role:{role}")
+        return user
+
+    try:
+        user = in_unit_of_work(add)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Added {user.role} {user.username}; sign in at /dashboard/login.")
+
+
+@main.command()
+@click.option("--year", required=True, type=click.IntRange(2000, 9999))
+@click.option(
+    "--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "csv", "json"])
+)
+def report(year: int, fmt: str) -> None:
+    """Print the de-identified funnel of a year by month (counts only)."""
+    from hotline import report as funnel_report
+
+    with command_runtime() as rt, rt.db.reading() as session:
+        funnel = funnel_report.year_funnel(session, year)
+    click.echo(funnel_report.render(funnel, fmt), nl=False)
 
 
 def run() -> None:  # pragma: no cover - console entry

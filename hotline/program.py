@@ -38,6 +38,18 @@ LANGUAGES = ("en", "es")
 
 
 @dataclass(frozen=True)
+class CallSettings:
+    """How calls behave: [voice] in the program file (voices per language are [voice.<lang>])."""
+
+    max_say_chars: int = 500  # the longest text one <Say> speaks; longer texts are split
+    gather_timeout_seconds: int = 6  # silence before a question is asked again
+    dial_timeout_seconds: int = 20  # ringing before "talk to an officer now" tries the next person
+    dial_officers: int = 3  # on-duty officers rung before the sergeant and the desk
+    dial_sergeants: int = 1
+    speech_confidence: float = 0.4  # speech heard with less confidence is asked again
+
+
+@dataclass(frozen=True)
 class Program:
     """A department's program, read once at start-up."""
 
@@ -59,6 +71,7 @@ class Program:
     voices: dict[str, dict[str, str]]
     sentence_facts: dict[str, dict[str, str]] = field(default_factory=dict)
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    calls: CallSettings = field(default_factory=CallSettings)
 
     def facts(self) -> dict[str, Any]:
         """Return the placeholder values the text catalogs use, per language where they differ."""
@@ -106,7 +119,8 @@ def load_program(path: str | Path) -> Program:
             idle_reset_hours=float(timing.get("idle_reset_hours", 24)),
             message_days=int(retention.get("message_days", 30)),
             inbound_log_days=int(retention.get("inbound_log_days", 30)),
-            voices={lang: dict(v) for lang, v in raw.get("voice", {}).items()},
+            voices={lang: dict(v) for lang, v in raw.get("voice", {}).items() if isinstance(v, dict)},
+            calls=_call_settings(raw.get("voice", {})),
             sentence_facts={lang: dict(v) for lang, v in raw.get("facts", {}).items()},
             texts={lang: dict(v) for lang, v in raw.get("texts", {}).items()},
         )
@@ -114,6 +128,18 @@ def load_program(path: str | Path) -> Program:
         raise ConfigError(f"HOTLINE_PROGRAM: {path} is missing or has a wrong {error}.") from None
     _check(result, path)
     return result
+
+
+def _call_settings(voice: dict[str, Any]) -> CallSettings:
+    """Read [voice]'s own values (its tables are the voices per language)."""
+    defaults = CallSettings()
+    values = {}
+    for name, default in vars(defaults).items():
+        value = voice.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"[voice] {name}")
+        values[name] = type(default)(value)
+    return CallSettings(**values)
 
 
 def _check(program: Program, path: str | Path) -> None:
@@ -137,5 +163,27 @@ def _check(program: Program, path: str | Path) -> None:
                 f"HOTLINE_PROGRAM: voice {voice.get('voice')!r} with language "
                 f"{voice.get('language')!r} is not one the hotline allows ([voice.{language}])."
             )
+    calls = program.calls
+    if not (
+        100 <= calls.max_say_chars <= 4000
+        and 3 <= calls.gather_timeout_seconds <= 30
+        and 5 <= calls.dial_timeout_seconds <= 60
+        and 0 <= calls.dial_officers <= 10
+        and 0 <= calls.dial_sergeants <= 5
+        and 0 <= calls.speech_confidence < 1
+    ):
+        raise ConfigError(
+            "HOTLINE_PROGRAM: [voice] needs max_say_chars 100..4000, gather_timeout_seconds 3..30, "
+            "dial_timeout_seconds 5..60, dial_officers 0..10, dial_sergeants 0..5, "
+            "speech_confidence 0..1."
+        )
+    from hotline.privacy import normalise_phone
+
+    if normalise_phone(program.desk_phone) is None:
+        # Calls are put through to the desk when all else fails: it must be a number Twilio can dial.
+        raise ConfigError(f"HOTLINE_PROGRAM: desk_phone {program.desk_phone!r} is not a phone number.")
     if program.offer_deadline_minutes <= 0 or program.reask_limit < 0:
         raise ConfigError("HOTLINE_PROGRAM: [timing] values must be positive.")
+    if program.message_days < 1 or program.inbound_log_days < 1:
+        # Twilio retries a webhook within minutes: a day of inbound log answers every retry.
+        raise ConfigError("HOTLINE_PROGRAM: [retention] periods must be at least 1 day.")

@@ -92,7 +92,7 @@ def sms() -> Response:
 @bp.post("/status")
 @twilio_signed
 def status() -> Response:
-    """Record a message or call status callback; always 200 so Twilio does not retry."""
+    """Record a message or call status callback; answers 204 (no content) for any SID or status."""
     form = request.form
     sid = form.get("MessageSid") or form.get("CallSid") or ""
     state = form.get("MessageStatus") or form.get("CallStatus") or ""

@@ -2,21 +2,29 @@
 
 from sqlmodel import SQLModel
 
+from models.audit import AuditEntry
 from models.conversation import Conversation, InboundMessage
-from models.dispatch import Dispatch, DispatchEvent
+from models.dispatch import Dispatch, DispatchEvent, Offer
+from models.funnel import FunnelMark
 from models.outbox import OutboxMessage
-from models.roster import Officer
+from models.roster import Officer, Shift
 from models.timer import Timer
+from models.user import DashboardUser
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuditEntry",
+    "DashboardUser",
+    "FunnelMark",
     "Conversation",
     "Dispatch",
     "DispatchEvent",
     "InboundMessage",
+    "Offer",
     "Officer",
     "OutboxMessage",
+    "Shift",
     "Timer",
     "metadata",
 ]

@@ -27,7 +27,7 @@ FACTS = frozenset(
     }
 )
 ANSWER_PLACEHOLDERS = frozenset({"handover", "weapons", "warrant", "consent"})
-PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place"}
+PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message"}
 
 
 def placeholders(template: str) -> set[str]:

@@ -32,6 +32,7 @@ PARAMS = {
     "weapons": "not_sure",
     "warrant": "not_sure",
     "consent": "not_sure",
+    "message": "Grey Ford at the pumps in 5 min, I am in uniform",
 }
 
 
