@@ -307,6 +307,8 @@ class Intake:
         self.event = event
         self.opted_out = bool(context.get("opted_out"))
         self.idle = bool(context.get("idle"))
+        limit = context.get("reask_limit")
+        self.reask_limit = limit if isinstance(limit, int) and limit >= 0 else MAX_REASKS
         self.request = request if isinstance(request, Mapping) else None
         self.language = data.get("language") if data.get("language") in LANGUAGES else "en"
         answers = data.get("answers")
@@ -468,10 +470,10 @@ class Intake:
         return {name: str(self.answers.get(name) or "") for name in names}
 
     def mark_unclear(self) -> None:
-        """Re-ask the question, then offer the desk after MAX_REASKS tries."""
+        """Re-ask the question, then offer the desk once the re-asks (context reask_limit) are used."""
         self.unclear = True
         self.reasks += 1
-        if self.reasks > MAX_REASKS:
+        if self.reasks > self.reask_limit:
             self.say("reask.desk")
         elif self.blank:
             self.say("reask.empty")

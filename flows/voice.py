@@ -3,7 +3,7 @@
 Pure, like the rest of `flows`: the voice service asks `read` what a keypress or a spoken answer
 means for the flow, and `spoken` which replies to speak so a caller never waits in silence for a
 question nobody asked. Re-asking is the flow's own: no input and invalid input both reach it as
-unclear answers, so it counts them once and gives up (reask.desk) after MAX_REASKS.
+unclear answers, so it counts them once and gives up (reask.desk) after the program's reask_limit.
 """
 
 from collections.abc import Mapping, Sequence

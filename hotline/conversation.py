@@ -150,6 +150,7 @@ def _context(
         "request": {"ref": request.ref, "status": request.status, "relay": relay} if request else None,
         "idle": conversation.state is not None and now - conversation.updated_at > idle,
         "opted_out": conversation.opted_out,
+        "reask_limit": rt.program.reask_limit,
     }
 
 

@@ -44,8 +44,6 @@ WHISPER_ANSWER = "/twilio/voice/whisper/answer"
 
 #: The language menu's keys, as its texts say them ("For English, press 1").
 LANGUAGE_KEYS = {"1": "en", "2": "es"}
-#: Re-asks of one question before the safe goodbye (the flow counts its own the same way).
-MAX_REASKS = 2
 #: Where the dial chain lives in the conversation's (sealed) data, beside the flow's own.
 CHAIN = "call_chain"
 DESK = "desk"
@@ -243,7 +241,7 @@ def choose_language(
     """Start the flow in the language the caller pressed, or ask again (twice), then goodbye."""
     language = chosen or LANGUAGE_KEYS.get(heard.digits.strip())
     if language not in _languages(rt):
-        if attempt >= MAX_REASKS:
+        if attempt >= rt.program.reask_limit:
             return goodbye(rt, _languages(rt))
         return _language_menu(rt, attempt + 1)
     return _once(rt, call, "language", now, lambda turn: _start(rt, turn, language))
@@ -356,17 +354,18 @@ def _accepted_sid(parent_sid: str, step: int) -> str:
     return f"{parent_sid}:{step}:accepted"
 
 
-def _context(request: Dispatch | None) -> dict[str, Any]:
+def _context(rt: Runtime, request: Dispatch | None) -> dict[str, Any]:
     return {
         "request": {"ref": request.ref, "status": request.status} if request else None,
         "idle": False,  # a call lasts minutes, never the idle reset's hours
         "opted_out": False,  # STOP is a texting word; calls have no opt-out state
+        "reask_limit": rt.program.reask_limit,
     }
 
 
 def _start(rt: Runtime, turn: _Turn, language: str) -> Script:
     """Begin a call's flow at the welcome menu in the chosen language."""
-    step = INTAKE.handle(None, {"language": language}, Event("", "voice", _context(None)))
+    step = INTAKE.handle(None, {"language": language}, Event("", "voice", _context(rt, None)))
     return _speak(rt, turn, step, None)
 
 
@@ -376,10 +375,10 @@ def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     if text == keypad.TALK_NOW:
         return _talk_now(rt, turn)
     request = dispatch.latest_for(turn.session, turn.conversation.id)
-    step = INTAKE.handle(state, turn.data, Event(text, "voice", _context(request)))
+    step = INTAKE.handle(state, turn.data, Event(text, "voice", _context(rt, request)))
     if step.state == "ask_consent" and turn.call.textable is None:
         # No number a text can reach: answer "no" for the caller rather than ask a false question.
-        consent = INTAKE.handle(step.state, step.data, Event("no", "voice", _context(request)))
+        consent = INTAKE.handle(step.state, step.data, Event("no", "voice", _context(rt, request)))
         asked = [reply for reply in step.replies if reply.key != "ask_consent"]
         step = Step(
             consent.state,

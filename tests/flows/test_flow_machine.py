@@ -121,3 +121,19 @@ def test_flows_import_nothing_from_other_layers():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_program_sets_how_often_an_unclear_answer_is_asked_again():
+    from flows import INTAKE, Event
+
+    def unclear_replies(limit, times):
+        state, data, keys = "ask_safe", {"language": "en"}, []
+        for _ in range(times):
+            step = INTAKE.handle(state, data, Event("purple", "sms", {"reask_limit": limit}))
+            state, data = step.state, step.data
+            keys.append(step.replies[-1].key)
+        return keys
+
+    assert unclear_replies(0, 2) == ["reask.desk", "reask.desk"]
+    assert unclear_replies(3, 4) == ["ask_safe.reask"] * 3 + ["reask.desk"]
+    assert unclear_replies(None, 3) == ["ask_safe.reask"] * 2 + ["reask.desk"], "default: twice"

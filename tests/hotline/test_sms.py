@@ -128,3 +128,22 @@ def test_fallback_url_answers_without_a_database(tmp_path):
     response = Twilio(app.test_client()).post("/twilio/fallback/sms", params)
     assert response.status_code == 200
     assert "911" in twiml_messages(response.get_data(as_text=True))[0]
+
+
+def test_program_file_reask_limit_reaches_the_conversation(tmp_path, transport):
+    from hotline.config import DEFAULT_PROGRAM
+    from tests.support import Twilio
+
+    program = tmp_path / "program.toml"
+    program.write_text(DEFAULT_PROGRAM.read_text().replace("reask_limit = 2", "reask_limit = 0"))
+    app = create_app(
+        hotline_config(f"sqlite:///{tmp_path}/h.sqlite3", HOTLINE_PROGRAM=str(program)),
+        transport=transport,
+        environ={},
+    )
+    runtime(app).db.create_all()
+    twilio = Twilio(app.test_client())
+    twilio.text("hi")
+    desk = runtime(app).program.desk_phone
+    assert desk in " ".join(twilio.text("purple")), "no re-ask allowed: the desk number at once"
+    runtime(app).db.dispose()
