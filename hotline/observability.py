@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, g, has_request_context, request
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -20,11 +20,13 @@ from sqlalchemy import func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
+from hotline import dispatch, staff
 from hotline.runtime import Runtime, runtime
 from models import Dispatch, OutboxMessage
 from models.clock import utcnow
 from models.dispatch import OPEN_STATUSES
 
+log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 REGISTRY = CollectorRegistry(auto_describe=True)
 WEBHOOK_SECONDS = Histogram(
@@ -140,6 +142,51 @@ class DatabaseGauges:
             "Age of the oldest request no officer has accepted yet.",
             value=(now - oldest_offer).total_seconds() if oldest_offer else 0,
         )
+
+
+#: A text or call waiting longer than this means sending is failing, not just busy.
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def watch_outbox(rt: Runtime, *, now: datetime | None = None) -> bool:
+    """Alert the sergeant (once an hour at most) when texts or calls wait too long; True if alerted."""
+    now = now or utcnow()
+    with rt.db.unit_of_work() as session:
+        late = session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.due_at < now - STUCK_AFTER,
+                OutboxMessage.purpose != "alert",
+            )
+        ).one()
+        if not late:
+            return False
+        text = staff.render(
+            "outbox_stuck",
+            time=staff.local_time(now, rt.program.timezone),
+            count=late,
+            minutes=int(STUCK_AFTER.total_seconds() // 60),
+        )
+        queued = dispatch.alert_sergeants(session, rt, text, dedupe=f"outbox-stuck:{now:%Y%m%d%H}")
+        session.commit()
+    if queued:
+        log.error("outbox: %d messages waiting over %s; sergeant alerted", late, STUCK_AFTER)
+    return bool(queued)
+
+
+def report_webhook_error(rt: Runtime, code: str, *, now: datetime | None = None) -> None:
+    """Tell the sergeant (once per quarter hour) that Twilio fell back; never raises."""
+    now = now or utcnow()
+    try:
+        with rt.db.unit_of_work() as session:
+            text = staff.render("webhook_errors", time=staff.local_time(now, rt.program.timezone), code=code)
+            window = f"{now:%Y%m%d%H}{now.minute // 15}"
+            dispatch.alert_sergeants(session, rt, text, dedupe=f"webhook-error:{window}")
+            session.commit()
+    except Exception:  # the fallback runs because something is broken: the log is the last resort
+        log.exception("could not alert the sergeant about webhook error %s", code)
 
 
 @bp.get("/metrics")

@@ -20,7 +20,7 @@ from flows.voice import Heard
 from hotline import voice_call
 from hotline.runtime import Runtime, runtime
 from hotline.voice_call import Call, Line, Rang, Script
-from hotline.webhooks import printable, twilio_signed, twiml
+from hotline.webhooks import printable, report_after, twilio_signed, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio")
@@ -114,12 +114,11 @@ def status() -> Response:
 @twilio_signed
 def fallback() -> Response:
     """Answer with static safe TwiML when the main path failed; touches no database."""
-    log.error(
-        "Twilio used the voice fallback for %s (error %s)",
-        _sid("CallSid"),
-        printable(request.form.get("ErrorCode", ""))[:12],
-    )
-    return play(runtime(), voice_call.unavailable(runtime()))
+    code = printable(request.form.get("ErrorCode", ""))[:12]
+    log.error("Twilio used the voice fallback for %s (error %s)", _sid("CallSid"), code)
+    response = play(runtime(), voice_call.unavailable(runtime()))
+    report_after(response, code)
+    return response
 
 
 # -- requests in -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hotline import conversation, outbox
+from hotline import conversation, observability, outbox
 from hotline.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,17 @@ def status() -> Response:
 @twilio_signed
 def fallback_sms() -> Response:
     """Answer with a static safe text when the main path failed; touches no database."""
-    log.error(
-        "Twilio used the SMS fallback for %s (error %s)",
-        request.form.get("MessageSid", ""),
-        request.form.get("ErrorCode", ""),
-    )
-    return messages([runtime().catalog.render("service_unavailable", "en")])
+    code = printable(request.form.get("ErrorCode", ""))[:12]
+    log.error("Twilio used the SMS fallback for %s (error %s)", request.form.get("MessageSid", ""), code)
+    response = messages([runtime().catalog.render("service_unavailable", "en")])
+    report_after(response, code)
+    return response
+
+
+def report_after(response: Response, code: str) -> None:
+    """Alert the sergeant about Twilio's fallback once the static answer has gone out."""
+    rt = runtime()
+    response.call_on_close(lambda: observability.report_webhook_error(rt, code or "unknown"))
 
 
 def printable(text: str) -> str:

@@ -449,13 +449,16 @@ def run_forever(
     """Run passes until the stop event is set, resting `poll_seconds` whenever idle."""
     stop = stop_event or threading.Event()
     log.info("worker started (poll every %.1f s)", poll_seconds)
-    purge_checked = None
+    purge_checked = watched = None
     while not stop.is_set():
         busy = False
         try:
             if purge_checked is None or time.monotonic() - purge_checked > PURGE_CHECK_SECONDS:
                 retention.ensure_purge_timer(rt)
                 purge_checked = time.monotonic()
+            if watched is None or time.monotonic() - watched > WATCH_SECONDS:
+                observability.watch_outbox(rt)
+                watched = time.monotonic()
             counts = run_once(rt, limit=limit)
             busy = counts["sent"] + counts["retry"] + counts["failed"] >= limit
             busy = busy or counts["timers"] + counts["timer_errors"] >= limit
@@ -468,5 +471,8 @@ def run_forever(
     log.info("worker stopped")
 
 
+#: How often the worker looks for texts and calls that wait too long (observability.watch_outbox).
+WATCH_SECONDS = 60.0
+
 # Imported last: retention registers its purge timer kind with this module.
-from hotline import retention  # noqa: E402
+from hotline import observability, retention  # noqa: E402

@@ -69,3 +69,66 @@ def test_json_log_lines_carry_request_id_and_sid(app):
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "turn SM123 done"
     assert entry["request_id"] == "req1" and entry["sid"] == "SM123" and entry["level"] == "INFO"
+
+
+def alerts(rt) -> list[str]:
+    from sqlmodel import select
+
+    from models import OutboxMessage
+
+    with rt.db.reading() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "alert")).all()
+        return [rt.vault.open(row.body_sealed) for row in rows]
+
+
+def add_sergeant(rt):
+    from hotline import roster
+
+    with rt.db.unit_of_work() as session:
+        roster.add_officer(session, rt, name="Sgt. Rivera", phone="+18165550100", sergeant=True)
+        session.commit()
+
+
+def test_stuck_outbox_alerts_the_sergeant_once_an_hour(rt):
+    from datetime import timedelta
+
+    from hotline.observability import watch_outbox
+    from models.clock import utcnow
+
+    add_sergeant(rt)
+    now = utcnow()
+    assert watch_outbox(rt, now=now) is False, "an empty outbox is not stuck"
+    with rt.db.unit_of_work() as session:
+        outbox.enqueue(
+            session,
+            rt,
+            to="+18165550101",
+            body="offer",
+            audience="staff",
+            purpose="offer",
+            due_at=now - timedelta(minutes=2),
+        )
+        session.commit()
+    assert watch_outbox(rt, now=now) is False, "two minutes late is busy, not stuck"
+    assert watch_outbox(rt, now=now + timedelta(minutes=10)) is True
+    assert watch_outbox(rt, now=now + timedelta(minutes=11)) is False, "once an hour"
+    (text,) = alerts(rt)
+    assert "1 texts or calls have waited over 5 min" in text
+
+
+@pytest.mark.parametrize("path", ["/twilio/fallback/sms", "/twilio/fallback/voice"])
+def test_twilio_fallback_tells_the_sergeant_after_answering(twilio, rt, path):
+    add_sergeant(rt)
+    params = {
+        "AccountSid": "AC" + "1" * 32,
+        "CallSid": "CA" + "2" * 32,
+        "MessageSid": "SM" + "3" * 32,
+        "ErrorCode": "11200",
+        "ErrorUrl": "https://hotline.example.org/twilio/sms",
+    }
+    for _ in range(2):
+        response = twilio.post(path, params)
+        assert response.status_code == 200
+        response.close()
+    (text,) = alerts(rt)
+    assert "error 11200" in text, "one alert per quarter hour however often Twilio falls back"
