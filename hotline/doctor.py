@@ -134,7 +134,7 @@ def _outbox(rt: Runtime) -> Finding:
     detail = (
         "nothing waiting"
         if oldest is None
-        else f"oldest due {int((utcnow() - oldest).total_seconds())} s ago"
+        else f"oldest due {max(0, int((utcnow() - oldest).total_seconds()))} s ago"
     )
     return Finding("outbox", not stuck, detail, "start the worker (`hotline worker`, Procfile `worker:`)")
 
@@ -156,6 +156,9 @@ def _twilio(rt: Runtime) -> list[Finding]:
     except provisioning.ProvisioningError as error:
         return [Finding("twilio account", False, str(error), "set the Twilio settings from the console")]
     except TransportError as error:
+        if error.http_status is None:
+            fix = "let this host reach Twilio's API over HTTPS (firewall, proxy, TWILIO_API_BASE_URL)"
+            return [Finding("twilio account", False, f"unreachable ({error})", fix)]
         return [Finding("twilio account", False, f"refused ({error})", "check TWILIO_ACCOUNT_SID and TOKEN")]
     findings = [Finding("twilio account", status == "active", f"status {status}", "reactivate the account")]
     try:

@@ -71,6 +71,8 @@ def configure_logging(app: Flask) -> None:
     """Give the process a log handler when nobody else did: JSON in production, plain otherwise."""
     # transitions narrates every callback at INFO: noise, and time spent on every turn.
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    # twilio-python narrates each REST request (URL, headers, sometimes form data) at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     root = logging.getLogger()
     if root.handlers:  # gunicorn's --log-config, or a test runner, already decided
         return
