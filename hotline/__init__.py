@@ -54,21 +54,10 @@ def create_app(
     observability.configure_logging(app)
     observability.init_app(app)
 
-    from hotline import health, webhooks
+    from hotline import bridge, dashboard, health, voice, webhooks
 
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(health.bp)
-
-    from hotline import bridge
-
-    app.register_blueprint(bridge.bp)
-
-    from hotline import voice
-
-    app.register_blueprint(voice.bp)
-
-    from hotline import dashboard
-
+    for blueprint in (webhooks.bp, voice.bp, bridge.bp, health.bp):
+        app.register_blueprint(blueprint)
     dashboard.init_app(app)
     if app.config["HOTLINE_ENV"] == "development":
         from hotline import simulator_web
