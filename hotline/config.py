@@ -25,6 +25,7 @@ SETTINGS = (
     "HOTLINE_TRANSPORT",
     "HOTLINE_WORKER_POLL_SECONDS",
     "HOTLINE_METRICS_TOKEN",
+    "HOTLINE_RATE_LIMIT_STORAGE",
 )
 
 DEFAULT_PROGRAM = Path(__file__).with_name("program.toml")

@@ -50,6 +50,15 @@ class CallSettings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How much one sender may ask of the hotline, and how much it may send: [limits]."""
+
+    texts_per_sender_per_10min: int = 30  # inbound texts one number may send before it gets no answer
+    calls_per_sender_per_10min: int = 10  # calls one number may start before it hears a short goodbye
+    outbound_texts_per_hour: int = 600  # texts the worker sends in any hour; the rest wait
+
+
+@dataclass(frozen=True)
 class Program:
     """A department's program, read once at start-up."""
 
@@ -72,6 +81,7 @@ class Program:
     sentence_facts: dict[str, dict[str, str]] = field(default_factory=dict)
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: CallSettings = field(default_factory=CallSettings)
+    limits: Limits = field(default_factory=Limits)
 
     def facts(self) -> dict[str, Any]:
         """Return the placeholder values the text catalogs use, per language where they differ."""
@@ -121,6 +131,7 @@ def load_program(path: str | Path) -> Program:
             inbound_log_days=int(retention.get("inbound_log_days", 30)),
             voices={lang: dict(v) for lang, v in raw.get("voice", {}).items() if isinstance(v, dict)},
             calls=_call_settings(raw.get("voice", {})),
+            limits=_limits(raw.get("limits", {})),
             sentence_facts={lang: dict(v) for lang, v in raw.get("facts", {}).items()},
             texts={lang: dict(v) for lang, v in raw.get("texts", {}).items()},
         )
@@ -140,6 +151,17 @@ def _call_settings(voice: dict[str, Any]) -> CallSettings:
             raise ValueError(f"[voice] {name}")
         values[name] = type(default)(value)
     return CallSettings(**values)
+
+
+def _limits(table: dict[str, Any]) -> Limits:
+    """Read [limits]: whole numbers of at least 1 (a limit cannot be switched off)."""
+    values = {}
+    for name, default in vars(Limits()).items():
+        value = table.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"[limits] {name} (a whole number of at least 1)")
+        values[name] = value
+    return Limits(**values)
 
 
 def _check(program: Program, path: str | Path) -> None:

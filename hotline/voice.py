@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
 from flows.voice import Heard
-from hotline import voice_call
+from hotline import throttle, voice_call
 from hotline.runtime import Runtime, runtime
 from hotline.voice_call import Call, Line, Rang, Script
 from hotline.webhooks import printable, report_after, twilio_signed, twiml
@@ -39,7 +39,10 @@ SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 def incoming() -> Response:
     """Answer a call: the emergency sentence, then the language choice (no database)."""
     log.info("call %s: incoming", _sid("CallSid"))
-    return play(runtime(), voice_call.entry(runtime()))
+    rt = runtime()
+    if not throttle.admits_call(rt, request.form.get("From", "")):
+        return play(rt, throttle.throttled_call(rt))
+    return play(rt, voice_call.entry(rt))
 
 
 @bp.post("/voice/language")

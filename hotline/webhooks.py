@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hotline import conversation, observability, outbox
+from hotline import conversation, observability, outbox, throttle
 from hotline.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ def sms() -> Response:
         num_media=_int(form.get("NumMedia")),
     )
     rt = runtime()
+    if not throttle.admits_text(rt, inbound.sender):
+        # Never a 429: Twilio would log an error and retry. Nothing is written.
+        return messages(throttle.throttled_texts(rt, inbound.body))
     try:
         texts = conversation.handle_sms(rt, inbound)
     except SQLAlchemyError:

@@ -47,10 +47,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, true
 from sqlmodel import Session, col, select
 
-from hotline import outbox
+from hotline import outbox, throttle
 from hotline.privacy import masking
 from hotline.runtime import Runtime
 from hotline.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
@@ -105,6 +105,8 @@ def claim_due_message(
 ) -> OutboxMessage | None:
     """Claim the next due outbox row for this worker (committed); None when nothing is due."""
     with rt.db.unit_of_work() as session:
+        # Over the hourly cap texts wait (never dropped); calls, redactions and the alert go on.
+        capped = throttle.outbound_capped(session, rt, now=now)
         while True:
             row = session.exec(
                 select(OutboxMessage)
@@ -113,7 +115,8 @@ def claim_due_message(
                         and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
                         # A worker died between claim and result: its lease ran out.
                         and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
-                    )
+                    ),
+                    throttle.exempt_from_cap() if capped else true(),
                 )
                 # Redactions last: a purge of a month of messages must not hold up a page.
                 .order_by(

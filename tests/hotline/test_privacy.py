@@ -204,7 +204,7 @@ def test_values_named_outside_a_request_are_masked_inside_the_block(caplog):
     """The worker masks the number and text it is sending from whatever logs meanwhile."""
     install_log_scrubbing()
     log = logging.getLogger("twilio.http_client")
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG, logger="twilio.http_client"):
         with masking("+18165557777", CANARY_BODY):
             log.info("Data: To=%s Body=%s", "+18165557777", CANARY_BODY)
         log.info("after the block: %s", "Chipman")
