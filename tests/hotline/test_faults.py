@@ -6,7 +6,6 @@ Twilio's REST API is a small local server that can be told to answer slowly or w
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -19,7 +18,6 @@ import urllib.parse
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,12 +26,12 @@ from sqlmodel import func, select
 from hotline import create_app, roster
 from hotline.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
+from tests.processes import ACCOUNT, FakeTwilio, free_port, wait_until
 from tests.support import hotline_config, sign, sms_params, twiml_messages
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ACCOUNT = "AC" + "0" * 32
 SERGEANT = "+18165550100"
 #: Twilio gives up after 15 s; the hotline must answer well inside it even when things break.
 BUDGET_SECONDS = 3.0
@@ -49,20 +47,6 @@ def _logger_levels():
     yield
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def listening(port: int) -> bool:
@@ -220,55 +204,18 @@ def test_an_unreachable_database_gets_the_safe_static_answer_in_time(database_ur
     assert " 500 " not in log and "+18165550142" not in log and "8165550142" not in log
 
 
-class FakeTwilio(ThreadingHTTPServer):
-    """Twilio's Messages endpoint, answering slowly or with 500s as the test says."""
-
-    daemon_threads = True
-
-    def __init__(self, mode: str):
-        self.mode = mode
-        self.requests = 0
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), FakeTwilioHandler)
-
-
-class FakeTwilioHandler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.server.lock:
-            self.server.requests += 1
-        if self.server.mode == "slow":
-            time.sleep(3)
-        if self.server.mode == "failing":
-            status, body = 500, {"code": 20500, "message": "Internal Server Error", "status": 500}
-        else:
-            status, body = 201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued", "account_sid": ACCOUNT}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(params=["slow", "failing"])
 def bad_twilio(request):
-    server = FakeTwilio(request.param)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = FakeTwilio(request.param).start()
     yield server
-    server.shutdown()
-    server.server_close()
+    server.stop()
 
 
 def test_slow_or_failing_twilio_does_not_slow_the_webhooks(database_url, tmp_path, bad_twilio):
     settings = prepared(
         database_url,
         TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_API_BASE_URL=f"http://127.0.0.1:{bad_twilio.server_address[1]}",
+        TWILIO_API_BASE_URL=bad_twilio.url,
         HOTLINE_TRANSPORT="twilio",
         HOTLINE_WORKER_POLL_SECONDS="0.1",
     )

@@ -6,17 +6,13 @@ text sent twice would be seen twice.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,53 +21,12 @@ from sqlmodel import func, select
 from hotline import create_app, roster
 from hotline.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
+from tests.processes import ACCOUNT, FakeTwilio, free_port, wait_until
 from tests.support import PUBLIC_URL, hotline_config, sign, sms_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ACCOUNT = "AC" + "0" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class FakeTwilio(ThreadingHTTPServer):
-    """Records every Messages.json POST and answers like Twilio's REST API."""
-
-    def __init__(self):
-        self.messages: list[dict] = []
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), FakeTwilioHandler)
-
-
-class FakeTwilioHandler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        length = int(self.headers.get("Content-Length", 0))
-        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-        sid = "SM" + uuid.uuid4().hex
-        with self.server.lock:
-            self.server.messages.append(form)
-        body = json.dumps({"sid": sid, "status": "queued", "account_sid": ACCOUNT}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def wait_until(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def healthy(port: int) -> bool:
@@ -94,19 +49,16 @@ def post_sms(port: int, params: dict) -> int:
 
 @pytest.fixture
 def fake_twilio():
-    server = FakeTwilio()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = FakeTwilio().start()
     yield server
-    server.shutdown()
-    server.server_close()
+    server.stop()
 
 
 def test_two_web_servers_and_two_workers_send_each_alert_once(postgres_url, fake_twilio, tmp_path):
     settings = hotline_config(
         postgres_url,
         TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_twilio.server_address[1]}",
+        TWILIO_API_BASE_URL=fake_twilio.url,
         HOTLINE_TRANSPORT="twilio",
         HOTLINE_WORKER_POLL_SECONDS="0.1",
     )
