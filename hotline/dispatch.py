@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from hotline import outbox, roster, staff, worker
@@ -68,11 +68,15 @@ def new_ref(session: Session) -> str:
 
 def latest_for(session: Session, conversation_id: int) -> Dispatch | None:
     """Return the conversation's open request, or else its most recent one."""
-    query = select(Dispatch).where(Dispatch.conversation_id == conversation_id)
-    open_one = session.exec(
-        query.where(col(Dispatch.status).in_(OPEN_STATUSES)).order_by(col(Dispatch.id).desc())
-    ).first()
-    return open_one or session.exec(query.order_by(col(Dispatch.id).desc())).first()
+    # One query on every turn: open requests sort first, then the newest.
+    is_open = case((col(Dispatch.status).in_(OPEN_STATUSES), 0), else_=1)
+    query = (
+        select(Dispatch)
+        .where(Dispatch.conversation_id == conversation_id)
+        .order_by(is_open, col(Dispatch.id).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
 
 
 def by_ref(session: Session, ref: str) -> Dispatch | None:
