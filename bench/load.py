@@ -23,19 +23,18 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
-from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
-PUBLIC_URL = "https://hotline.example.org"
-TOKEN = "bench-auth-token"
+
+from harness import PUBLIC_URL, TOKEN, children, free_port, rss_mb, signed_sms  # noqa: E402
+
 SETTINGS = {
     "HOTLINE_ENV": "production",
     "TWILIO_AUTH_TOKEN": TOKEN,
@@ -60,15 +59,7 @@ class Result:
 
 def signed_line(body: str, sender: str) -> str:
     """One pre-signed webhook: signature TAB form body."""
-    params = {
-        "AccountSid": "AC" + "1" * 32,
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "From": sender,
-        "To": "+18165550000",
-        "Body": body,
-        "NumMedia": "0",
-    }
-    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", params)
+    params, signature = signed_sms(body, sender)
     return f"{signature}\t{urllib.parse.urlencode(params)}"
 
 
@@ -129,37 +120,12 @@ def prepare_database(url: str, stored: int, numbers: list[str]) -> None:
     db.dispose()
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
             return response.status == 200
     except OSError:
         return False
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_scenario(name: str, target: str, env: dict, requests: Path, args) -> Result:

@@ -35,6 +35,9 @@ from twilio.request_validator import RequestValidator
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
+
+from harness import children, free_port, rss_mb  # noqa: E402
+
 PUBLIC_URL = "https://hotline.example.org"
 TOKEN = "soak-auth-token"
 SETTINGS = {
@@ -143,29 +146,6 @@ def staff(client: Client, rng: random.Random) -> None:
         client.text(rng.choice(["ROSTER", "OPEN", "HELP"]), SERGEANT, kind="staff")
     else:
         client.text(rng.choice(["OFF", "ON", "HELP"]), rng.choice(OFFICERS), kind="staff")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def prepare(url: str) -> None:

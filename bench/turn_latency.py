@@ -15,21 +15,18 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 from flask import Flask, Response
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness import PUBLIC_URL, TOKEN, signed_sms  # noqa: E402
+
 from hotline import create_app  # noqa: E402
 from hotline.runtime import runtime  # noqa: E402
-
-PUBLIC_URL = "https://hotline.example.org"
-TOKEN = "bench-auth-token"
 
 
 def baseline_app() -> Flask:
@@ -63,15 +60,7 @@ def hotline_app(database_url: str) -> Flask:
 
 
 def signed(body: str, sender: str) -> tuple[dict, dict]:
-    params = {
-        "AccountSid": "AC" + "1" * 32,
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "From": sender,
-        "To": "+18165550000",
-        "Body": body,
-        "NumMedia": "0",
-    }
-    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", params)
+    params, signature = signed_sms(body, sender)
     return params, {"X-Twilio-Signature": signature}
 
 

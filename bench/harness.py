@@ -1,0 +1,52 @@
+"""What the bench scripts share: signed webhooks and a look at process memory (loopback only)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+
+from twilio.request_validator import RequestValidator
+
+PUBLIC_URL = "https://hotline.example.org"
+TOKEN = "bench-auth-token"
+HOTLINE_NUMBER = "+18165550000"
+
+
+def signed_sms(body: str, sender: str) -> tuple[dict[str, str], str]:
+    """Return the form Twilio posts for a text (its own MessageSid) and its signature."""
+    params = {
+        "AccountSid": "AC" + "1" * 32,
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": sender,
+        "To": HOTLINE_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    return params, RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", params)
+
+
+def free_port() -> int:
+    """Return a loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    """Return a process's child process ids (gunicorn's workers)."""
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Return a process's resident memory (VmRSS) or its peak (VmHWM) in MB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
