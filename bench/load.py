@@ -1,13 +1,15 @@
 """Load benchmark: the hotline under gunicorn beside a bare Flask baseline, in one run.
 
-    make bench                      # SQLite, and PostgreSQL at 127.0.0.1:5432 when it answers
+    make bench                      # SQLite, and PostgreSQL at 127.0.0.1:5432 when the server answers
     .venv/bin/python bench/load.py --seconds 10 --connections 8 [--postgres URL] [--big 1000000]
 
 Each scenario starts gunicorn with the Procfile's settings (gunicorn.conf.py, WEB_CONCURRENCY
 workers) on a loopback port and drives it with wrk (Debian package `wrk`) replaying pre-signed
 Twilio webhooks, every one with its own MessageSid, from many senders mid-conversation. Printed per
 scenario: throughput, p50/p99 latency, errors, peak RSS per web worker, and throughput as a ratio of
-the baseline (static TwiML under the same gunicorn settings). Loopback only; every run is bounded.
+the baseline (static TwiML under the same gunicorn settings). Then one line per target (the
+constants below): the measured value and "met" or "missed"; the exit status is 0 either way. The
+PostgreSQL database is created when the server answers without it. Loopback only; every run is bounded.
 """
 
 from __future__ import annotations
@@ -27,13 +29,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 
 from harness import PUBLIC_URL, TOKEN, children, free_port, rss_mb, signed_sms  # noqa: E402
+
+# Targets, printed as met or missed after the table.
+MIN_RATIO = {"SQLite": 0.5, "PostgreSQL": 0.3}  # SMS turn req/s at --small stored over the baseline's
+MAX_P99_MS = 25  # p99 latency of every SMS turn scenario, below this
+MAX_ERRORS = 0  # errors (non-2xx and socket) in any scenario
+MIN_BIG_SMALL = 0.9  # req/s at --big stored over that at --small, per database
+MAX_RSS_MB = 120  # peak RSS of every hotline web worker and of `hotline worker`, below this
+MAX_IMPORT_S = 1.0  # `import wsgi` in a fresh interpreter, below this
 
 SETTINGS = {
     "HOTLINE_ENV": "production",
@@ -228,15 +239,19 @@ def worker_rss(env: dict, seconds: float = 3.0) -> float:
     return peak
 
 
-def postgres_reachable(url: str) -> bool:
+def prepare_postgres(url: str) -> str | None:
+    """Create the database `url` names if the server lacks it; return why the server did not answer."""
+    name = make_url(url).database
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        engine = create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
+        conn = server.connect()
+    except OperationalError as error:
+        return str(error.orig).strip().splitlines()[0]
+    with conn:
+        if name and not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f"CREATE DATABASE {server.dialect.identifier_preparer.quote_identifier(name)}"))
+    server.dispose()
+    return None
 
 
 def main() -> None:
@@ -268,15 +283,16 @@ def main() -> None:
         )
         SETTINGS["HOTLINE_PROGRAM"] = str(program)
         databases.append(("SQLite", f"sqlite:///{folder}/bench.sqlite3"))
-        if postgres_reachable(args.postgres):
+        reason = prepare_postgres(args.postgres)
+        if reason is None:
             databases.append(("PostgreSQL", args.postgres))
         else:
-            print(f"(PostgreSQL not reachable at {args.postgres}: SQLite only)")
+            shown = make_url(args.postgres).render_as_string(hide_password=True)
+            print(f"(PostgreSQL not answering at {shown}: {reason}; SQLite only)")
         requests = Path(folder) / "requests.txt"
         results = []
         write_requests(requests, numbers, args.requests)
         results.append(run_scenario("baseline: static TwiML", "bench.baseline:app", {}, requests, args))
-        extra = {}
         for label, url in databases:
             for stored in (args.small, args.big):
                 prepare_database(url, stored, numbers)
@@ -286,8 +302,7 @@ def main() -> None:
                     run_scenario(f"SMS turn, {label}, {stored:,} stored", "wsgi:app", env, requests, args)
                 )
             if label == "SQLite":
-                extra["worker peak RSS (MB)"] = f"{worker_rss(env):.0f}"
-                extra["import wsgi (s)"] = f"{import_seconds(env):.2f}"
+                worker_mb, import_s = worker_rss(env), import_seconds(env)
 
     base = results[0].rps
     print(
@@ -303,13 +318,38 @@ def main() -> None:
             f"{r.name:<40} {r.rps:8.0f} {r.rps / base:6.2f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} "
             f"{r.errors:6d} {r.peak_rss_mb:7.0f}{note}"
         )
-    by_name = {r.name: r for r in results}
+
+    turns = results[1:]
+    by_name = {r.name: r for r in turns}
+
+    def rps(label: str, stored: int) -> float:
+        return by_name[f"SMS turn, {label}, {stored:,} stored"].rps
+
+    def verdict(target: str, value: str, met: bool) -> None:
+        print(f"{target:<62} {value:>8}  {'met' if met else 'missed'}")
+
+    print()
     for label, _ in databases:
-        small = by_name[f"SMS turn, {label}, {args.small:,} stored"]
-        big = by_name[f"SMS turn, {label}, {args.big:,} stored"]
-        print(f"{label}: throughput at {args.big:,} stored / at {args.small:,} = {big.rps / small.rps:.2f}")
-    for name, value in extra.items():
-        print(f"{name}: {value}")
+        ratio, goal = rps(label, args.small) / base, MIN_RATIO[label]
+        verdict(
+            f"SMS turn, {label}, {args.small:,} stored / baseline >= {goal}", f"{ratio:.2f}", ratio >= goal
+        )
+    p99 = max(r.p99_ms for r in turns)
+    verdict(f"p99 of every SMS turn < {MAX_P99_MS} ms", f"{p99:.2f} ms", p99 < MAX_P99_MS)
+    errors = max(r.errors for r in results)
+    verdict(f"errors in every scenario <= {MAX_ERRORS}", str(errors), errors <= MAX_ERRORS)
+    for label, _ in databases:
+        ratio = rps(label, args.big) / rps(label, args.small)
+        verdict(
+            f"{label}, {args.big:,} / {args.small:,} stored >= {MIN_BIG_SMALL}",
+            f"{ratio:.2f}",
+            ratio >= MIN_BIG_SMALL,
+        )
+    rss = max(worker_mb, *(r.peak_rss_mb for r in turns))
+    verdict(
+        f"peak RSS of web workers and `hotline worker` < {MAX_RSS_MB} MB", f"{rss:.0f} MB", rss < MAX_RSS_MB
+    )
+    verdict(f"`import wsgi` < {MAX_IMPORT_S:g} s", f"{import_s:.2f} s", import_s < MAX_IMPORT_S)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,21 @@
 """What one SMS turn costs, in-process, beside a bare Flask baseline measured in the same run.
 
-    .venv/bin/python bench/turn_latency.py [--turns 2000] [--postgres URL]
+    .venv/bin/python bench/turn_latency.py [--turns 2000] [--postgres URL] [--profile]
 
 Each turn is a signed POST /twilio/sms through the WSGI stack (signature check, conversation
 row locked, one flow step, inbound log row, commit, TwiML), from many different senders, each
 mid-conversation. The baseline is a bare Flask view returning static TwiML through the same
-test client. Prints median / p90 / p99 per request and the ratio to the baseline.
+test client. Prints median / p90 / p99 per request and the ratio to the baseline. --profile
+runs the SQLite turns under cProfile and prints where the time goes (the hotline's own
+functions, by cumulative time), the profile the turn's optimisations started from.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
+import pstats
 import statistics
 import sys
 import tempfile
@@ -91,11 +96,24 @@ def summary(name: str, timings: list[float], baseline: float | None) -> str:
     return f"{name:<28} {median * 1000:8.2f} {p90 * 1000:8.2f} {p99 * 1000:8.2f}  {ratio}"
 
 
+def profile(app: Flask, turns: int, senders: int) -> str:
+    """Profile `turns` more texts; return the hotline's own functions by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    measure(app, turns, senders)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(r"hotline/|flows/|models/", 30)
+    return out.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=200)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL to measure too (emptied!)")
+    parser.add_argument("--profile", action="store_true", help="profile the SQLite turns too")
     args = parser.parse_args()
 
     base = measure(baseline_app(), args.turns, args.senders)
@@ -105,6 +123,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         app = hotline_app(f"sqlite:///{folder}/bench.sqlite3")
         print(summary("SMS turn, SQLite", measure(app, args.turns, args.senders), floor))
+        if args.profile:
+            print(profile(app, args.turns, args.senders))
         runtime(app).db.dispose()
     if args.postgres:
         app = hotline_app(args.postgres)

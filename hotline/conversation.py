@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from flows import INTAKE, Event, Step
-from hotline import commands, dispatch, outbox, retention, roster, staff
+from hotline import commands, dispatch, outbox, report, retention, roster, staff
 from hotline.runtime import Runtime
 from models import Conversation, Dispatch, InboundMessage, Officer
 from models.clock import utcnow
@@ -33,14 +33,20 @@ class Inbound:
     num_media: int = 0
 
 
-def handle_sms(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> list[str]:
+def handle_sms(
+    rt: Runtime, inbound: Inbound, *, now: datetime | None = None, sender_hash: str | None = None
+) -> list[str]:
     """Answer an inbound text: a staff command from an active staff number, else a flow turn.
 
-    The same MessageSid always gets the same answer and changes things once.
+    The same MessageSid always gets the same answer and changes things once. `sender_hash`:
+    the sender's pseudonym when the caller has it already.
     """
     now = now or utcnow()
-    sender_hash = rt.pseudonyms.of(inbound.sender)
+    sender_hash = sender_hash or rt.pseudonyms.of(inbound.sender)
     try:
+        texts = _plain_turn(rt, inbound, sender_hash, now)
+        if texts is not None:
+            return texts
         with rt.db.unit_of_work() as session:
             officer = roster.active_staff(session, sender_hash)
             if officer is not None:
@@ -52,13 +58,12 @@ def handle_sms(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) ->
     except IntegrityError:
         # Another worker committed this MessageSid between our check and our insert.
         with rt.db.reading() as session:
-            seen = session.exec(select(InboundMessage).where(InboundMessage.sid == inbound.sid))
-            return _stored_texts(rt, seen.first())
+            return _stored_texts(rt, _seen(session, inbound.sid))
 
 
 def _command(session: Session, rt: Runtime, inbound: Inbound, officer: Officer, now: datetime) -> list[str]:
     """Carry out a staff command once per MessageSid (staff have no conversation row)."""
-    seen = session.exec(select(InboundMessage).where(InboundMessage.sid == inbound.sid)).first()
+    seen = _seen(session, inbound.sid)
     if seen is not None:
         log.info("repeat delivery of %s answered from the log", inbound.sid)
         return _stored_texts(rt, seen)
@@ -74,14 +79,143 @@ def _command(session: Session, rt: Runtime, inbound: Inbound, officer: Officer, 
     return texts
 
 
+# One read for a plain turn: the sender's conversation, whether the number is active staff,
+# whether this MessageSid was answered already (and with what), and the conversation's request
+# (open first, then the newest; as dispatch.latest_for).
+_LOOK = select(
+    Conversation,
+    select(Officer.id)
+    .where(Officer.phone_hash == bindparam("sender_hash"), Officer.active)
+    .limit(1)
+    .scalar_subquery()
+    .label("staff_id"),
+    select(InboundMessage.id)
+    .where(InboundMessage.sid == bindparam("sid"))
+    .scalar_subquery()
+    .label("seen_id"),
+    select(InboundMessage.reply_sealed)
+    .where(InboundMessage.sid == bindparam("sid"))
+    .scalar_subquery()
+    .label("reply_sealed"),
+    select(Dispatch.id)
+    .where(Dispatch.conversation_id == Conversation.id)
+    .order_by(dispatch.OPEN_FIRST, col(Dispatch.id).desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("request_id"),
+).where(Conversation.sender_hash == bindparam("sender_hash"))
+
+# The write of a plain turn: only if nobody moved the conversation on since it was read.
+_MOVE_ON = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"), Conversation.version == bindparam("read_version"))
+    .values(
+        state=bindparam("new_state"),
+        language=bindparam("new_language"),
+        data_sealed=bindparam("new_data"),
+        version=Conversation.version + 1,
+        updated_at=bindparam("received_at"),
+    )
+)
+
+
+def _move_on_and_log() -> Any:
+    """On PostgreSQL, that write and the log row as one statement: both happen, or neither."""
+    moved = _MOVE_ON.returning(Conversation.id).cte("moved")
+    table = InboundMessage.__table__
+    logged = select(
+        bindparam("sid", type_=table.c.sid.type),
+        moved.c.id,
+        bindparam("reply_sealed", type_=table.c.reply_sealed.type),
+        bindparam("received_at", type_=table.c.received_at.type),
+    )
+    columns = ["sid", "conversation_id", "reply_sealed", "received_at"]
+    return insert(table).from_select(columns, logged).add_cte(moved).returning(table.c.id)
+
+
+_MOVE_ON_AND_LOG = _move_on_and_log()
+
+
+def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) -> list[str] | None:
+    """Answer a turn that only moves the flow on: decided from one read, written if nothing moved.
+
+    Most texts are such turns (a screening answer, the info menu). Deciding them outside any
+    lock and then writing with a check of the conversation's version keeps the lock (SQLite's
+    single writer, PostgreSQL's row lock) for one short write, so texts from different senders
+    are worked out side by side. None: the locked path must take this text (a new sender, a
+    staff number, a step with effects or into a report milestone, or a conversation changed
+    since it was read).
+    """
+    with rt.db.glance() as session:
+        found = session.execute(_LOOK, {"sender_hash": sender_hash, "sid": inbound.sid}).first()
+        if found is None or found.staff_id is not None:
+            return None
+        if found.seen_id is not None:
+            log.info("repeat delivery of %s answered from the log", inbound.sid)
+            return _stored_texts(rt, found)
+        conversation = found.Conversation
+        request = session.get(Dispatch, found.request_id) if found.request_id is not None else None
+        step, texts = _decide(session, rt, inbound, conversation, request, now)
+        if step.effects or (step.state != conversation.state and step.state in report.MILESTONES):
+            return None  # the locked path carries out effects, and counts milestones as it saves
+        values = {
+            "conversation_id": conversation.id,
+            "read_version": conversation.version,
+            "new_state": step.state,
+            "new_language": step.language,
+            "new_data": rt.vault.seal(json.dumps(step.data)),
+            "sid": inbound.sid,
+            "reply_sealed": rt.vault.seal(json.dumps(texts)),
+            "received_at": now,
+        }
+        if not _write_plain_turn(rt, session, values):
+            log.info(
+                "turn %s: conversation %s changed meanwhile; taking the locked path",
+                inbound.sid,
+                conversation.id,
+            )
+            return None
+    log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
+    return texts
+
+
+def _write_plain_turn(rt: Runtime, session: Session, values: dict[str, Any]) -> bool:
+    """Store a plain turn if its conversation is still as it was read; False if it is not."""
+    if not rt.db.is_sqlite:
+        # The session reads outside a transaction: this one statement commits by itself, and a
+        # repeated MessageSid fails it whole on the unique key.
+        return session.connection().execute(_MOVE_ON_AND_LOG, values).first() is not None
+    session.commit()  # end the read first: an open reader keeps SQLite from checkpointing its log
+    with rt.db.unit_of_work() as writing:  # the single writer's lock, for two statements
+        if writing.connection().execute(_MOVE_ON, values).rowcount != 1:
+            writing.rollback()
+            return False
+        writing.connection().execute(_LOG, values)
+        writing.commit()
+        return True
+
+
 def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) -> list[str]:
-    """Run one turn of the participant flow inside the caller's unit of work."""
+    """Run one turn of the participant flow inside the caller's unit of work, the conversation locked."""
     conversation = lock_conversation(session, sender_hash, channel="sms", now=now)
-    seen = session.exec(select(InboundMessage).where(InboundMessage.sid == inbound.sid)).first()
+    seen = _seen(session, inbound.sid)
     if seen is not None:
         log.info("repeat delivery of %s answered from the log", inbound.sid)
         return _stored_texts(rt, seen)
     request = dispatch.latest_for(session, conversation.id)
+    step, texts = _decide(session, rt, inbound, conversation, request, now)
+    apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
+    save_step(rt, conversation, step, now)
+    session.add(conversation)
+    log_reply(session, inbound.sid, conversation.id, rt.vault.seal(json.dumps(texts)), now)
+    log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
+    return texts
+
+
+def _decide(
+    session: Session, rt: Runtime, inbound: Inbound, conversation: Conversation, request: Dispatch | None, now
+) -> tuple[Step, list[str]]:
+    """Run the flow on one text: the step it takes and the texts that answer it."""
     step = INTAKE.handle(
         conversation.state,
         load_data(rt, conversation),
@@ -91,20 +225,7 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
             context=_context(rt, conversation, request, now, relay=dispatch.can_relay(session, request)),
         ),
     )
-    texts = [rt.catalog.render(r.key, step.language, dict(r.params)) for r in step.replies]
-    apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
-    save_step(rt, conversation, step, now)
-    session.add(conversation)
-    session.add(
-        InboundMessage(
-            sid=inbound.sid,
-            conversation_id=conversation.id,
-            reply_sealed=rt.vault.seal(json.dumps(texts)),
-            received_at=now,
-        )
-    )
-    log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
-    return texts
+    return step, [rt.catalog.render(r.key, step.language, dict(r.params)) for r in step.replies]
 
 
 def lock_conversation(session: Session, sender_hash: str, *, channel: str, now: datetime) -> Conversation:
@@ -114,14 +235,43 @@ def lock_conversation(session: Session, sender_hash: str, *, channel: str, now: 
     lock (PostgreSQL) or the write lock (SQLite, BEGIN IMMEDIATE) serialises them.
     """
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Conversation)
-        .values(sender_hash=sender_hash, channel=channel, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["sender_hash"])
+    statement = _UPSERT["postgresql" if dialect == "postgresql" else "sqlite"]
+    values = {"sender_hash": sender_hash, "channel": channel, "created_at": now, "updated_at": now}
+    # One round trip: the row comes back whether it was just made or already there, and on
+    # PostgreSQL ON CONFLICT DO UPDATE holds its lock until commit, as FOR UPDATE would.
+    return session.scalars(statement, values, execution_options={"populate_existing": True}).one()
+
+
+def _upsert(insert) -> Any:
+    statement = insert(Conversation.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["sender_hash"], set_={"sender_hash": statement.excluded.sender_hash}
     )
-    query = select(Conversation).where(Conversation.sender_hash == sender_hash)
-    return session.exec(query.with_for_update()).one()
+    # Loaded as a query's rows would be, rather than through the ORM's bulk-insert path.
+    return select(Conversation).from_statement(statement.returning(*Conversation.__table__.c))
+
+
+_UPSERT = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+_SEEN = select(InboundMessage.id, InboundMessage.reply_sealed).where(InboundMessage.sid == bindparam("sid"))
+
+
+_LOG = insert(InboundMessage).values(
+    sid=bindparam("sid"),
+    conversation_id=bindparam("conversation_id"),
+    reply_sealed=bindparam("reply_sealed"),
+    received_at=bindparam("received_at"),
+)
+
+
+def log_reply(session: Session, sid: str, conversation_id: int | None, sealed: str | None, now: datetime):
+    """Log a handled MessageSid with its sealed reply (a second one fails on the unique key)."""
+    values = {"sid": sid, "conversation_id": conversation_id, "reply_sealed": sealed, "received_at": now}
+    session.connection().execute(_LOG, values)
+
+
+def _seen(session: Session, sid: str) -> Any:
+    """Return the logged reply row of a MessageSid or voice step already handled, if any."""
+    return session.connection().execute(_SEEN, {"sid": sid}).first()
 
 
 def load_data(rt: Runtime, conversation: Conversation) -> dict[str, Any]:
@@ -154,7 +304,7 @@ def _context(
     }
 
 
-def _stored_texts(rt: Runtime, seen: InboundMessage | None) -> list[str]:
+def _stored_texts(rt: Runtime, seen: Any) -> list[str]:
     opened = rt.vault.open(seen.reply_sealed) if seen else None
     return json.loads(opened) if opened else []
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, update
 from sqlmodel import Session, col, select
 
 from hotline import outbox, roster, staff, worker
@@ -66,17 +66,19 @@ def new_ref(session: Session) -> str:
             return ref
 
 
+# A conversation's request: open ones sort first, then the newest.
+OPEN_FIRST = case((col(Dispatch.status).in_(OPEN_STATUSES), 0), else_=1)
+_LATEST = (
+    select(Dispatch)
+    .where(Dispatch.conversation_id == bindparam("conversation_id"))
+    .order_by(OPEN_FIRST, col(Dispatch.id).desc())
+    .limit(1)
+)
+
+
 def latest_for(session: Session, conversation_id: int) -> Dispatch | None:
     """Return the conversation's open request, or else its most recent one."""
-    # One query on every turn: open requests sort first, then the newest.
-    is_open = case((col(Dispatch.status).in_(OPEN_STATUSES), 0), else_=1)
-    query = (
-        select(Dispatch)
-        .where(Dispatch.conversation_id == conversation_id)
-        .order_by(is_open, col(Dispatch.id).desc())
-        .limit(1)
-    )
-    return session.exec(query).first()
+    return session.exec(_LATEST, params={"conversation_id": conversation_id}).first()
 
 
 def by_ref(session: Session, ref: str) -> Dispatch | None:

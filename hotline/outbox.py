@@ -180,7 +180,11 @@ def cancel_pending_to(session: Session, to_hash: str) -> int:
 
 def mark_opted_out(session: Session, to_hash: str) -> None:
     """Record that a participant's number refuses our texts (Twilio said 21610)."""
-    session.execute(update(Conversation).where(Conversation.sender_hash == to_hash).values(opted_out=True))
+    session.execute(
+        update(Conversation)
+        .where(Conversation.sender_hash == to_hash)
+        .values(opted_out=True, version=Conversation.version + 1)
+    )
     cancel_pending_to(session, to_hash)
 
 

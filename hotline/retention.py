@@ -145,6 +145,8 @@ def _erase(session: Session, model: Any, columns: list[str], *conditions: Any, l
         return 0
     # The conditions again on the update: PostgreSQL re-checks them on a row a concurrent turn
     # changed meanwhile, so a conversation that just became active keeps its data.
+    if "version" in table.c:  # a turn decided on the data before it was erased must not write it back
+        erased["version"] = table.c.version + 1
     result = session.execute(update(table).where(table.c.id.in_(ids), holds, *conditions).values(erased))
     return result.rowcount or 0
 

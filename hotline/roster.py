@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from hotline import worker
@@ -69,10 +69,14 @@ def find_by_phone(session: Session, rt: Runtime, phone: str) -> Officer | None:
     return session.exec(select(Officer).where(Officer.phone_hash == rt.pseudonyms.of(phone))).first()
 
 
+# Asked of every inbound text, nearly always of a participant: built once, an id only.
+_ACTIVE_STAFF = select(Officer.id).where(Officer.phone_hash == bindparam("phone_hash"), Officer.active)
+
+
 def active_staff(session: Session, phone_hash: str) -> Officer | None:
     """Return the active roster entry with this number's pseudonym: only they may give commands."""
-    query = select(Officer).where(Officer.phone_hash == phone_hash, Officer.active)
-    return session.exec(query).first()
+    officer_id = session.connection().execute(_ACTIVE_STAFF, {"phone_hash": phone_hash}).scalar()
+    return session.get(Officer, officer_id) if officer_id is not None else None
 
 
 def set_duty(session: Session, rt: Runtime, phone: str, on_duty: bool) -> Officer:

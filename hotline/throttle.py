@@ -135,13 +135,12 @@ def throttle(app: Flask | None = None) -> Throttle:
     return found
 
 
-def admits_text(rt: Runtime, sender: str) -> bool:
-    """Count an inbound text; False when its sender is over the limit and not active staff.
+def admits_text(rt: Runtime, sender_hash: str) -> bool:
+    """Count an inbound text (by its sender's pseudonym); False when over the limit and not active staff.
 
     Officers answering a busy night must never be silenced: only a sender already over the
     limit costs one read to tell (no write, and none at all for everyone else).
     """
-    sender_hash = rt.pseudonyms.of(sender)
     return throttle().admits("sms", sender_hash) or _is_staff(rt, sender_hash)
 
 

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, g, request
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -81,15 +81,31 @@ def sms() -> Response:
         num_media=_int(form.get("NumMedia")),
     )
     rt = runtime()
-    if not throttle.admits_text(rt, inbound.sender):
+    sender_hash = rt.pseudonyms.of(inbound.sender)
+    if not throttle.admits_text(rt, sender_hash):
         # Never a 429: Twilio would log an error and retry. Nothing is written.
         return messages(throttle.throttled_texts(rt, inbound.body))
     try:
-        texts = conversation.handle_sms(rt, inbound)
+        texts = _answer(rt, inbound, sender_hash)
     except SQLAlchemyError:
         log.exception("database failure answering %s", sid)
         texts = [rt.catalog.render("service_unavailable", "en")]
     return messages(texts)
+
+
+def _answer(rt, inbound: conversation.Inbound, sender_hash: str) -> list[str]:
+    """Run the turn; once more if the database dropped the connection it ran on (a restart).
+
+    The pool has been renewed by then and the failed turn rolled back, or it committed and the
+    second try answers from the log: either way the text is answered once.
+    """
+    try:
+        return conversation.handle_sms(rt, inbound, sender_hash=sender_hash)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("database connection lost answering %s; trying once more", inbound.sid)
+        return conversation.handle_sms(rt, inbound, sender_hash=sender_hash)
 
 
 @bp.post("/status")

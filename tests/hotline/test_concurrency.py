@@ -58,3 +58,21 @@ def test_many_senders_across_processes_are_all_answered(app, database_url):
     assert [status for status, _ in answers] == [200] * 8
     with runtime(app).db.reading() as session:
         assert session.exec(select(func.count()).select_from(Conversation)).one() == 8
+
+
+def test_two_texts_from_a_sender_mid_conversation_at_once_are_both_applied(app, twilio, database_url):
+    twilio.text("hi")
+    answers = race(database_url, [sms_params("1"), sms_params("MENU")])
+    assert [status for status, _ in answers] == [200, 200]
+    with runtime(app).db.reading() as session:
+        assert session.exec(select(Conversation)).one().version == 3
+        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 3
+
+
+def test_a_retry_mid_conversation_delivered_to_four_workers_at_once_advances_once(app, twilio, database_url):
+    twilio.text("hi")
+    answers = race(database_url, [sms_params("1", sid="SM" + "d" * 32)] * 4)
+    assert len({body for _, body in answers}) == 1, "every delivery gets the same answer"
+    with runtime(app).db.reading() as session:
+        assert session.exec(select(Conversation)).one().version == 2
+        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 2

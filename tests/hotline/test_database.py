@@ -1,0 +1,136 @@
+"""The database layer: SQLite writers queue on a lock file; idle PostgreSQL connections are checked."""
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+import pytest
+from sqlalchemy import exc, text
+from sqlmodel import select
+
+from hotline import create_app, db
+from hotline.db import Database, WriterQueue
+from hotline.runtime import runtime
+from models import Conversation
+from tests.support import Twilio, hotline_config
+
+FORK = multiprocessing.get_context("fork")
+
+
+def _hold(path: str, held, release) -> None:
+    with WriterQueue(path).turn():
+        held.set()
+        release.wait(30)
+
+
+def test_a_writer_waits_for_another_process_and_goes_as_soon_as_it_is_done(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    held, release = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=_hold, args=(path, held, release))
+    holder.start()
+    assert held.wait(10)
+    threading.Timer(0.3, release.set).start()
+    start = time.monotonic()
+    with WriterQueue(path).turn():
+        waited = time.monotonic() - start
+    holder.join(10)
+    assert 0.25 < waited < 2.0
+
+
+def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    held, release = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=_hold, args=(path, held, release))
+    holder.start()
+    assert held.wait(10)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    start = time.monotonic()
+    with WriterQueue(path, timeout=5).turn():
+        assert time.monotonic() - start < 1.0
+
+
+def test_a_writer_gives_up_like_sqlite_when_the_lock_is_held_too_long(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    held, release = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=_hold, args=(path, held, release))
+    holder.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(exc.OperationalError, match="database is locked"), WriterQueue(path, 0.2).turn():
+            pass
+    finally:
+        release.set()
+        holder.join(10)
+
+
+def test_the_queue_is_reentrant_within_a_thread_and_shared_between_threads(tmp_path):
+    queue = WriterQueue(str(tmp_path / "db-writer.lock"), timeout=0.2)
+    with queue.turn(), queue.turn():
+        pass
+    order = []
+    with queue.turn():
+        other = threading.Thread(target=lambda: order.append(_try(queue)))
+        other.start()
+        other.join()
+    assert order == ["locked"], "another thread waits its turn"
+
+
+def _try(queue: WriterQueue) -> str:
+    try:
+        with queue.turn():
+            return "went"
+    except exc.OperationalError:
+        return "locked"
+
+
+def test_units_of_work_on_a_sqlite_file_take_turns_and_memory_needs_no_queue(tmp_path):
+    on_file = Database(f"sqlite:///{tmp_path}/hotline.sqlite3")
+    assert on_file.writers is not None and on_file.writers.path.endswith("hotline.sqlite3-writer.lock")
+    assert Database("sqlite://").writers is None
+
+
+@pytest.mark.postgres
+def test_an_idle_connection_closed_by_the_server_is_replaced_before_use(postgres_url, monkeypatch):
+    database = Database(postgres_url)
+    try:
+        with database.unit_of_work() as session:
+            first = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
+        admin = db.make_engine(postgres_url)  # a restart, as far as that connection knows
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        admin.dispose()
+        with database.unit_of_work() as session:
+            assert session.execute(text("SELECT pg_backend_pid()")).scalar() != first
+        with database.glance() as session:  # checked, and still free to read outside a transaction
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_text_arriving_just_after_a_database_restart_is_answered_as_usual(postgres_url, caplog):
+    app = create_app(hotline_config(postgres_url, TESTING=True), environ={})
+    rt = runtime(app)
+    rt.db.create_all()
+    twilio = Twilio(app.test_client())
+    try:
+        welcome = twilio.text("hi")
+        admin = db.make_engine(postgres_url)
+        with admin.connect() as connection:  # every other connection to the database: a restart
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        admin.dispose()
+        assert twilio.text("MENU") == welcome, "the menu again, not the service-unavailable text"
+        assert "trying once more" in caplog.text
+        with rt.db.reading() as session:
+            assert session.exec(select(Conversation)).one().version == 2
+    finally:
+        rt.db.dispose()

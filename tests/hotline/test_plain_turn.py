@@ -1,0 +1,96 @@
+"""Plain turns: decided from one read, written only if the conversation did not move meanwhile."""
+
+import logging
+from datetime import timedelta
+
+from sqlmodel import func, select
+
+from hotline import conversation, outbox, retention
+from hotline.conversation import Inbound
+from models import Conversation, InboundMessage
+from models.clock import utcnow
+from tests.hotline.dispatch_helpers import CHEN, add_roster, text
+from tests.support import PARTICIPANT
+
+OTHER = "+18165550199"
+
+
+def _stored(rt, sender: str = PARTICIPANT) -> Conversation:
+    with rt.db.reading() as session:
+        return session.exec(
+            select(Conversation).where(Conversation.sender_hash == rt.pseudonyms.of(sender))
+        ).one()
+
+
+def test_a_text_that_lands_while_another_is_decided_is_applied_first_and_neither_is_lost(
+    rt, monkeypatch, caplog
+):
+    text(rt, "hi")
+    # The same three texts, one after another, from another sender: what the race must match.
+    text(rt, "hi", OTHER)
+    text(rt, "MENU", OTHER)
+    expected = text(rt, "1", OTHER)
+
+    decide = conversation._decide
+    raced = []
+
+    def decide_while_another_text_commits(session, rt_, inbound, *args):
+        if not raced:
+            raced.append(inbound.sid)
+            # A second worker answers the sender's next text while this one is deciding.
+            conversation.handle_sms(rt, Inbound(sid="SM" + "b" * 32, sender=PARTICIPANT, body="MENU"))
+        return decide(session, rt_, inbound, *args)
+
+    monkeypatch.setattr(conversation, "_decide", decide_while_another_text_commits)
+    with caplog.at_level(logging.INFO, logger="hotline.conversation"):
+        answer = conversation.handle_sms(rt, Inbound(sid="SM" + "a" * 32, sender=PARTICIPANT, body="1"))
+
+    assert any("changed meanwhile" in r.getMessage() for r in caplog.records)
+    assert answer == expected, "the text is decided again on top of the one that won"
+    assert _stored(rt).version == 3
+    assert _stored(rt).state == _stored(rt, OTHER).state
+    with rt.db.reading() as session:
+        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 6
+
+
+def test_texts_mid_conversation_take_no_lock(rt, monkeypatch):
+    text(rt, "hi")
+
+    def locked(*_args, **_kwargs):
+        raise AssertionError("a plain turn took the locked path")
+
+    monkeypatch.setattr(conversation, "lock_conversation", locked)
+    assert text(rt, "1") and text(rt, "MENU")
+    assert _stored(rt).version == 3
+
+
+def test_a_repeat_of_a_plain_turn_is_answered_from_the_log(rt):
+    text(rt, "hi")
+    first = text(rt, "1", sid="SM" + "c" * 32)
+    again = text(rt, "1", sid="SM" + "c" * 32)
+    assert first == again
+    assert _stored(rt).version == 2
+
+
+def test_a_number_added_to_the_roster_after_texting_as_a_participant_gets_staff_commands(rt):
+    text(rt, "hi", CHEN)
+    add_roster(rt)
+    assert text(rt, "hello?", CHEN)[0].startswith("SAFE PASSAGE commands: ACCEPT")
+    assert _stored(rt, CHEN).version == 1, "the old conversation is left as it was"
+
+
+def test_every_change_to_a_conversation_outside_a_turn_moves_its_version(rt):
+    """A turn decided before such a change must not write over it (it is decided again)."""
+    text(rt, "hi")
+    before = _stored(rt).version
+    with rt.db.unit_of_work() as session:
+        outbox.mark_opted_out(session, rt.pseudonyms.of(PARTICIPANT))
+        session.commit()
+    assert _stored(rt).version == before + 1
+
+    later = utcnow() + timedelta(days=rt.program.message_days + 1)
+    with rt.db.unit_of_work() as session:
+        assert retention.purge(session, rt, now=later)["conversation_data"] == 1
+        session.commit()
+    stored = _stored(rt)
+    assert stored.data_sealed is None and stored.version == before + 2
