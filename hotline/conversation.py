@@ -143,8 +143,8 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
     lock and then writing with a check of the conversation's version keeps the lock (SQLite's
     single writer, PostgreSQL's row lock) for one short write, so texts from different senders
     are worked out side by side. None: the locked path must take this text (a new sender, a
-    staff number, a step with effects or into a report milestone, or a conversation changed
-    since it was read).
+    staff number, an open request, a step with effects or into a report milestone, or a
+    conversation changed since it was read).
     """
     with rt.db.glance() as session:
         found = session.execute(_LOOK, {"sender_hash": sender_hash, "sid": inbound.sid}).first()
@@ -155,6 +155,8 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
             return _stored_texts(rt, found)
         conversation = found.Conversation
         request = session.get(Dispatch, found.request_id) if found.request_id is not None else None
+        if request is not None and request.is_open:
+            return None  # officers and the sergeant move an open request on: decide it locked
         step, texts = _decide(session, rt, inbound, conversation, request, now)
         if step.effects or (step.state != conversation.state and step.state in report.MILESTONES):
             return None  # the locked path carries out effects, and counts milestones as it saves
@@ -202,7 +204,9 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
     if seen is not None:
         log.info("repeat delivery of %s answered from the log", inbound.sid)
         return _stored_texts(rt, seen)
-    request = dispatch.latest_for(session, conversation.id)
+    # Shared lock on PostgreSQL: an officer's ACCEPT or a sergeant's change of this request
+    # commits first or waits for this turn, so the turn never answers from a stale status.
+    request = dispatch.latest_for(session, conversation.id, lock=True)
     step, texts = _decide(session, rt, inbound, conversation, request, now)
     apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
     save_step(rt, conversation, step, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -13,10 +14,12 @@ from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # A pooled PostgreSQL connection idle this long is pinged before use (a restart may have closed
-# it); busy connections skip the round trip, which was one in nine of an SMS turn's.
-PING_AFTER_IDLE_S = 10.0
+# it); connections in steady use skip the round trip, which was one in nine of an SMS turn's.
+PING_AFTER_IDLE_S = 1.0
 
 
 def normalise_url(url: str) -> str:
@@ -94,35 +97,63 @@ class WriterQueue:
     """Writers to one SQLite file wait their turn on a kernel lock beside it.
 
     SQLite's own busy handler sleeps 1, 2, 5 … 100 ms between tries, so under load a waiting
-    writer idles long after the lock is free. A lock file wakes the next writer as soon as the
-    holder commits, and the kernel drops it if the holder dies. Re-entrant per thread; after
-    `timeout` seconds the writer gives up as SQLite would ("database is locked").
+    writer idles long after the lock is free. A lock file wakes the next writer within 2 ms of
+    the holder's unit of work ending, and the kernel drops it if the holder dies. Re-entrant
+    per thread. After `timeout` seconds the writer gives up as SQLite would ("database is
+    locked"). A lock file that cannot be opened (a read-only folder, another owner) costs
+    only the speed: writers then wait in SQLite's busy handler as before.
     """
 
-    def __init__(self, path: str, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000):
+    _held = threading.local()  # per thread: lock file path -> depth, shared by every instance
+
+    def __init__(self, path: str, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000, *, like: str | None = None):
         self.path = path
         self.timeout = timeout
-        self._held = threading.local()
+        self.like = like  # the database file, whose mode and owner the lock file takes
+        self._warned = False
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        if getattr(self._held, "depth", 0):
-            self._held.depth += 1
+        held = self._held.__dict__.setdefault("depths", {})
+        if held.get(self.path, 0):
+            held[self.path] += 1
             try:
                 yield
             finally:
-                self._held.depth -= 1
+                held[self.path] -= 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._open()
+        if fd is None:
+            yield
+            return
         try:
             self._acquire(fd)
-            self._held.depth = 1
+            held[self.path] = 1
             try:
                 yield
             finally:
-                self._held.depth = 0
+                held[self.path] = 0
         finally:
             os.close(fd)  # releases the lock
+
+    def _open(self) -> int | None:
+        try:
+            stat = os.stat(self.like) if self.like else None
+        except OSError:
+            stat = None
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, stat.st_mode & 0o666 if stat else 0o600)
+        except OSError as error:
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "SQLite writer lock file unusable (%s); waiting in SQLite instead", error.strerror
+                )
+            return None
+        if stat is not None and os.geteuid() == 0 and os.fstat(fd).st_uid != stat.st_uid:
+            # Made by root (a CLI command run as root): hand it to the service that owns the database.
+            os.fchown(fd, stat.st_uid, stat.st_gid)
+        return fd
 
     def _acquire(self, fd: int) -> None:
         deadline = time.monotonic() + self.timeout
@@ -155,7 +186,7 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         path = sqlite_file(self.url)
-        self.writers = WriterQueue(path + "-writer.lock") if path else None
+        self.writers = WriterQueue(path + "-writer.lock", like=path) if path else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -76,9 +76,15 @@ _LATEST = (
 )
 
 
-def latest_for(session: Session, conversation_id: int) -> Dispatch | None:
-    """Return the conversation's open request, or else its most recent one."""
-    return session.exec(_LATEST, params={"conversation_id": conversation_id}).first()
+_LATEST_SHARED = _LATEST.with_for_update(read=True)
+
+
+def latest_for(session: Session, conversation_id: int, *, lock: bool = False) -> Dispatch | None:
+    """Return the conversation's open request, or else its most recent one (`lock`: FOR SHARE)."""
+    query = _LATEST_SHARED if lock else _LATEST
+    return session.exec(
+        query, params={"conversation_id": conversation_id}, execution_options={"populate_existing": lock}
+    ).first()
 
 
 def by_ref(session: Session, ref: str) -> Dispatch | None:

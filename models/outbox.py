@@ -35,4 +35,4 @@ class OutboxMessage(SQLModel, table=True):
     delivery_status: str | None = Field(default=None, max_length=24)
     error_code: str | None = Field(default=None, max_length=12)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
-    sent_at: NaiveDatetime | None = Field(default=None)
+    sent_at: NaiveDatetime | None = Field(default=None, index=True)  # the hourly cap counts by it

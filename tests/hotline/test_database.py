@@ -78,6 +78,44 @@ def test_the_queue_is_reentrant_within_a_thread_and_shared_between_threads(tmp_p
     assert order == ["locked"], "another thread waits its turn"
 
 
+def test_two_queues_on_one_file_in_one_thread_do_not_wait_for_each_other(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    with WriterQueue(path, timeout=0.2).turn(), WriterQueue(path, timeout=0.2).turn():
+        pass
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_writers_to_sqlite(tmp_path, caplog):
+    blocked = tmp_path / "db-writer.lock"
+    blocked.mkdir()  # cannot be opened as a file, whoever runs this
+    queue = WriterQueue(str(blocked), timeout=0.2)
+    with queue.turn(), queue.turn():
+        pass
+    assert "waiting in SQLite instead" in caplog.text
+    database = Database(f"sqlite:///{tmp_path}/db")
+    database.create_all()
+    with database.unit_of_work() as session:  # still works, through SQLite's own busy handler
+        session.execute(text("CREATE TABLE t (x INTEGER)"))
+        session.commit()
+    database.dispose()
+
+
+def test_the_lock_file_takes_the_database_files_mode_and_owner(tmp_path):
+    path = tmp_path / "hotline.sqlite3"
+    path.touch()
+    path.chmod(0o660)
+    owner = 65534 if os.geteuid() == 0 else os.geteuid()  # root hands the file to the service's user
+    os.chown(path, owner, -1)
+    database = Database(f"sqlite:///{path}")
+    with database.unit_of_work():
+        pass
+    lock = os.stat(f"{path}-writer.lock")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert lock.st_mode & 0o777 == 0o660 & ~umask
+    assert lock.st_uid == owner
+    database.dispose()
+
+
 def _try(queue: WriterQueue) -> str:
     try:
         with queue.turn():

@@ -1,6 +1,8 @@
 """Plain turns: decided from one read, written only if the conversation did not move meanwhile."""
 
 import logging
+import threading
+import time
 from datetime import timedelta
 
 from sqlmodel import func, select
@@ -9,7 +11,14 @@ from hotline import conversation, outbox, retention
 from hotline.conversation import Inbound
 from models import Conversation, InboundMessage
 from models.clock import utcnow
-from tests.hotline.dispatch_helpers import CHEN, add_roster, text
+from tests.hotline.dispatch_helpers import (
+    CHEN,
+    add_roster,
+    code_for,
+    events,
+    request_ride,
+    text,
+)
 from tests.support import PARTICIPANT
 
 OTHER = "+18165550199"
@@ -94,3 +103,51 @@ def test_every_change_to_a_conversation_outside_a_turn_moves_its_version(rt):
         session.commit()
     stored = _stored(rt)
     assert stored.data_sealed is None and stored.version == before + 2
+
+
+def test_a_text_about_an_open_request_is_decided_locked(rt, monkeypatch):
+    """An officer's ACCEPT or the sergeant can move an open request while a turn is decided:
+    such turns hold the conversation (and, on PostgreSQL, the request) until they are written."""
+    add_roster(rt)
+    request_ride(rt)
+    text(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
+    locked = []
+    lock = conversation.lock_conversation
+
+    def recording(*args, **kwargs):
+        locked.append(args[1])
+        return lock(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "lock_conversation", recording)
+    assert text(rt, "STATUS")  # a turn with no effects of its own, answered from the request
+    assert text(rt, "I'm at the back door, red jacket")
+    assert locked == [rt.pseudonyms.of(PARTICIPANT)] * 2
+    assert ("relay_in", "participant") in events(rt), "the officer gets the text"
+
+
+def test_an_accept_arriving_while_a_turn_decides_on_its_request_waits_for_it(rt, monkeypatch):
+    add_roster(rt)
+    request_ride(rt)
+    code = code_for(rt, CHEN)
+    deciding, decide = threading.Event(), conversation._decide
+
+    def slow(session, rt_, inbound, *args):
+        if inbound.body == "STATUS":
+            deciding.set()
+            time.sleep(0.3)
+        return decide(session, rt_, inbound, *args)
+
+    monkeypatch.setattr(conversation, "_decide", slow)
+    accepted = []
+
+    def officer():
+        assert deciding.wait(10)
+        text(rt, f"ACCEPT {code}", CHEN)
+        accepted.append(time.monotonic())
+
+    other = threading.Thread(target=officer)
+    other.start()
+    assert text(rt, "STATUS")
+    answered = time.monotonic()
+    other.join(10)
+    assert accepted and accepted[0] > answered - 0.1, "the ACCEPT waited for the turn to be written"

@@ -148,6 +148,19 @@ def test_the_count_starts_again_in_the_next_window():
     assert gate.admits("call", "abc", now=start + 2)  # calls count apart from texts
 
 
+def test_a_pseudonym_prefix_of_digits_only_survives_the_log_masking(caplog):
+    from hotline.privacy import scrub
+    from hotline.program import Limits
+    from hotline.throttle import MemoryCounter, Throttle
+
+    gate = Throttle(MemoryCounter(), Limits(texts_per_sender_per_10min=1))
+    with caplog.at_level(logging.WARNING):
+        gate.admits("sms", "44044491" + "ab" * 28)
+        gate.admits("sms", "44044491" + "ab" * 28)
+    logged = scrub(caplog.records[-1].getMessage())
+    assert "ps_44044491" in logged, "the sergeant can still tell one flood from another"
+
+
 def test_a_throttled_call_hears_911_first_and_a_goodbye(limited):
     rt, twilio = runtime(limited), Twilio(limited.test_client())
     caller = number()

@@ -224,6 +224,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_dispatch_id"), ["dispatch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_due_at"), ["due_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_sent_at"), ["sent_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_to_hash"), ["to_hash"], unique=False)
 
@@ -306,6 +307,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_to_hash"))
         batch_op.drop_index(batch_op.f("ix_outbox_status"))
+        batch_op.drop_index(batch_op.f("ix_outbox_sent_at"))
         batch_op.drop_index(batch_op.f("ix_outbox_due_at"))
         batch_op.drop_index(batch_op.f("ix_outbox_dispatch_id"))
 
