@@ -147,3 +147,46 @@ def test_two_web_servers_and_two_workers_send_each_alert_once(postgres_url, fake
         for handle in logs:
             handle.close()
         rt.db.dispose()
+
+
+def test_replaced_web_workers_answer_with_their_own_connections(postgres_url, tmp_path):
+    """Workers are forked from a master that loaded the app (gunicorn.conf.py preload_app) and
+    each opens its own database connections: a replaced worker answers the next text."""
+    settings = hotline_config(postgres_url)
+    rt = runtime(create_app(settings, environ={}))
+    rt.db.create_all()
+    env = {**os.environ, **{k: str(v) for k, v in settings.items()}, "HOST": "127.0.0.1"}
+    env.pop("CI", None)
+    port = free_port()
+    with (tmp_path / "web.log").open("wb") as log:
+        web = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "--max-requests",
+                "3",
+                "--max-requests-jitter",
+                "0",
+                "wsgi:app",
+            ],
+            cwd=REPO,
+            env={**env, "PORT": str(port), "WEB_CONCURRENCY": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            wait_until(lambda: healthy(port), 30, "gunicorn")
+            slowest = 0.0
+            for n in range(12):  # the worker is replaced after every 3 requests
+                start = time.monotonic()
+                assert post_sms(port, sms_params("hi" if n == 0 else "MENU")) == 200
+                slowest = max(slowest, time.monotonic() - start)
+        finally:
+            web.terminate()
+            web.wait(10)
+    assert slowest < 2.0, "each request answered while workers are replaced"
+    assert (tmp_path / "web.log").read_text().count("Booting worker") >= 4
+    with rt.db.reading() as session:
+        assert session.exec(select(Conversation)).one().version == 12
+    rt.db.dispose()
