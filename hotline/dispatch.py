@@ -52,6 +52,10 @@ OUTCOMES = ("in", "out", "refused")
 #: Wrong, expired or reused codes in a row from one number before the sergeant hears of it.
 WRONG_CODE_ALERT = 3
 OFFER_DEADLINE = "offer_deadline"
+REOFFER = "reoffer"
+#: Rides re-offered at once when their officer goes off duty; the worker re-offers the rest, so
+#: going off duty with a backlog of unanswered offers stays one short transaction.
+REOFFER_AT_ONCE = 10
 
 
 class DispatchError(ValueError):
@@ -195,10 +199,14 @@ def code_hash(rt: Runtime, dispatch_id: int, officer_id: int, code: str) -> str:
 
 def offer(session: Session, rt: Runtime, dispatch: Dispatch, officer: Officer, *, now: datetime) -> str:
     """Offer a ride to one officer: a code, a text through the outbox, a deadline timer; return the code."""
-    live = session.exec(select(Offer).where(Offer.officer_id == officer.id, Offer.status == "open")).all()
+    live = session.exec(
+        select(Offer.dispatch_id, Offer.code_hash).where(
+            Offer.officer_id == officer.id, Offer.status == "open"
+        )
+    ).all()
     while True:  # a code names one open offer of this officer, whichever dispatch it is for
         code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-        if not any(o.code_hash == code_hash(rt, o.dispatch_id, officer.id, code) for o in live):
+        if not any(hashed == code_hash(rt, dispatch_id, officer.id, code) for dispatch_id, hashed in live):
             break
     hashed = code_hash(rt, dispatch.id, officer.id, code)
     deadline = now + timedelta(minutes=rt.program.offer_deadline_minutes)
@@ -449,18 +457,43 @@ def _expire(session: Session, rt: Runtime, dispatch: Dispatch, row: Offer, now: 
 
 
 def withdraw_offers_of(session: Session, rt: Runtime, officer: Officer, *, now: datetime) -> int:
-    """Withdraw an officer's open offers (they went off duty) and offer each ride onwards."""
-    dispatch_ids = session.exec(
-        select(Offer.dispatch_id).where(Offer.officer_id == officer.id, Offer.status == "open")
-    ).all()
-    for dispatch_id in sorted(set(dispatch_ids)):
+    """Withdraw an officer's open offers (they went off duty) and offer each ride onwards.
+
+    The first REOFFER_AT_ONCE rides go to the next officer in this transaction; any more are
+    left to the worker (a timer due now each), so the officer's OFF is answered at once.
+    """
+    dispatch_ids = sorted(
+        set(
+            session.exec(
+                select(Offer.dispatch_id).where(Offer.officer_id == officer.id, Offer.status == "open")
+            ).all()
+        )
+    )
+    for done, dispatch_id in enumerate(dispatch_ids):
         dispatch = lock(session, session.get(Dispatch, dispatch_id))
         for row in _open_offers(session, dispatch):
             if row.officer_id == officer.id:
                 _end_offer(session, row, "withdrawn", now)
                 record(session, dispatch, "offer_withdrawn", actor_of(officer), now)
-        offer_next(session, rt, dispatch, now=now)
+        if done < REOFFER_AT_ONCE:
+            offer_next(session, rt, dispatch, now=now)
+        else:
+            worker.schedule_timer(
+                session,
+                kind=REOFFER,
+                due_at=now,
+                dispatch_id=dispatch.id,
+                dedupe_key=f"{REOFFER}:{dispatch.id}:{now.isoformat()}",
+            )
     return len(dispatch_ids)
+
+
+@worker.register(REOFFER)
+def _reoffer(session: Session, rt: Runtime, timer: Timer) -> None:
+    """Offer onwards a ride whose officer went off duty (when OFF withdrew more than a few)."""
+    found = session.get(Dispatch, timer.dispatch_id) if timer.dispatch_id else None
+    if found is not None:
+        offer_next(session, rt, lock(session, found), now=max(timer.due_at, utcnow()))
 
 
 @worker.register(OFFER_DEADLINE)

@@ -188,6 +188,24 @@ def test_officer_going_off_duty_passes_the_offer_on(rt):
     assert any("Ofc. Chen went off duty" in b for b in texts_to(rt, SERGEANT))
 
 
+def test_going_off_duty_with_a_backlog_of_offers_leaves_the_rest_to_the_worker(rt, monkeypatch):
+    from hotline import dispatch
+
+    ids = add_roster(rt)
+    monkeypatch.setattr(dispatch, "REOFFER_AT_ONCE", 2)
+    for n in range(5):
+        request_ride(rt, sender=f"+1816555{3000 + n}")
+    assert [(o.officer_id, o.status) for o in offers(rt)] == [(ids["Ofc. Chen"], "open")] * 5
+    assert text(rt, "OFF", CHEN)[0].startswith("You are OFF duty")
+    open_now = [o.officer_id for o in offers(rt) if o.status == "open"]
+    assert open_now == [ids["Ofc. Okafor"]] * 2, "the first rides are offered on at once"
+    run_worker(rt)
+    open_now = [o.officer_id for o in offers(rt) if o.status == "open"]
+    assert open_now == [ids["Ofc. Okafor"]] * 5, "the worker offers the rest on"
+    run_worker(rt)
+    assert len(offers(rt)) == 10, "each ride offered on once"
+
+
 # -- a worker killed mid-escalation ---------------------------------------------------------------
 
 
