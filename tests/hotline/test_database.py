@@ -5,6 +5,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import exc, text
@@ -25,45 +26,45 @@ def _hold(path: str, held, release) -> None:
         release.wait(30)
 
 
-def test_a_writer_waits_for_another_process_and_goes_as_soon_as_it_is_done(tmp_path):
-    path = str(tmp_path / "db-writer.lock")
-    held, release = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=_hold, args=(path, held, release))
-    holder.start()
-    assert held.wait(10)
-    threading.Timer(0.3, release.set).start()
-    start = time.monotonic()
-    with WriterQueue(path).turn():
-        waited = time.monotonic() - start
-    holder.join(10)
-    assert 0.25 < waited < 2.0
-
-
-def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next(tmp_path):
-    path = str(tmp_path / "db-writer.lock")
-    held, release = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=_hold, args=(path, held, release))
-    holder.start()
-    assert held.wait(10)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.join(10)
-    start = time.monotonic()
-    with WriterQueue(path, timeout=5).turn():
-        assert time.monotonic() - start < 1.0
-
-
-def test_a_writer_gives_up_like_sqlite_when_the_lock_is_held_too_long(tmp_path):
-    path = str(tmp_path / "db-writer.lock")
+@contextmanager
+def another_process_holding(path: str):
+    """Yield (process, release) while a forked process holds the lock on `path`."""
     held, release = FORK.Event(), FORK.Event()
     holder = FORK.Process(target=_hold, args=(path, held, release))
     holder.start()
     try:
         assert held.wait(10)
-        with pytest.raises(exc.OperationalError, match="database is locked"), WriterQueue(path, 0.2).turn():
-            pass
+        yield holder, release
     finally:
         release.set()
         holder.join(10)
+
+
+def test_a_writer_waits_for_another_process_and_goes_as_soon_as_it_is_done(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    with another_process_holding(path) as (_holder, release):
+        threading.Timer(0.3, release.set).start()
+        start = time.monotonic()
+        with WriterQueue(path).turn():
+            waited = time.monotonic() - start
+    assert 0.25 < waited < 2.0
+
+
+def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    with another_process_holding(path) as (holder, _release):
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.join(10)
+        start = time.monotonic()
+        with WriterQueue(path, timeout=5).turn():
+            assert time.monotonic() - start < 1.0
+
+
+def test_a_writer_gives_up_like_sqlite_when_the_lock_is_held_too_long(tmp_path):
+    path = str(tmp_path / "db-writer.lock")
+    locked = pytest.raises(exc.OperationalError, match="database is locked")
+    with another_process_holding(path), locked, WriterQueue(path, 0.2).turn():
+        pass
 
 
 def test_the_queue_is_reentrant_within_a_thread_and_shared_between_threads(tmp_path):
