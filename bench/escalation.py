@@ -22,10 +22,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlmodel import col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import settings  # noqa: E402
 
 from hotline import create_app, dispatch, roster, worker  # noqa: E402
 from hotline.runtime import Runtime, runtime  # noqa: E402
@@ -36,19 +37,7 @@ LEAD_SECONDS = 0.3  # how far ahead of "now" each round's deadline is set, plus 
 
 
 def make_runtime(database_url: str) -> Runtime:
-    app = create_app(
-        {
-            "HOTLINE_ENV": "production",
-            "DATABASE_URL": database_url,
-            "TWILIO_AUTH_TOKEN": "bench-auth-token",
-            "TWILIO_PHONE_NUMBER": "+18165550000",
-            "HOTLINE_PUBLIC_URL": "https://hotline.example.org",
-            "HOTLINE_SECRET_KEY": "bench-secret",
-            "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "HOTLINE_TRANSPORT": "local",
-        },
-        environ={},
-    )
+    app = create_app(settings(DATABASE_URL=database_url), environ={})
     rt = runtime(app)
     rt.db.create_all()
     logging.getLogger("hotline").setLevel(logging.WARNING)  # one log line per step would drown the figures

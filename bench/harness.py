@@ -6,11 +6,26 @@ import socket
 import uuid
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
 
 PUBLIC_URL = "https://hotline.example.org"
 TOKEN = "bench-auth-token"
 HOTLINE_NUMBER = "+18165550000"
+
+
+def settings(**extra: str) -> dict[str, str]:
+    """Return production settings for a hotline on loopback (local transport, a fresh key)."""
+    return {
+        "HOTLINE_ENV": "production",
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_PHONE_NUMBER": HOTLINE_NUMBER,
+        "HOTLINE_PUBLIC_URL": PUBLIC_URL,
+        "HOTLINE_SECRET_KEY": "bench-secret",
+        "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "HOTLINE_TRANSPORT": "local",
+        **extra,
+    }
 
 
 def signed_sms(body: str, sender: str) -> tuple[dict[str, str], str]:

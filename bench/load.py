@@ -28,7 +28,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
@@ -36,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 
-from harness import PUBLIC_URL, TOKEN, children, free_port, rss_mb, signed_sms  # noqa: E402
+from harness import children, free_port, rss_mb, settings, signed_sms  # noqa: E402
 
 # Targets, printed as met or missed after the table.
 MIN_RATIO = {"SQLite": 0.5, "PostgreSQL": 0.3}  # SMS turn req/s at --small stored over the baseline's
@@ -46,15 +45,7 @@ MIN_BIG_SMALL = 0.9  # req/s at --big stored over that at --small, per database
 MAX_RSS_MB = 120  # peak RSS of every hotline web worker and of `hotline worker`, below this
 MAX_IMPORT_S = 1.0  # `import wsgi` in a fresh interpreter, below this
 
-SETTINGS = {
-    "HOTLINE_ENV": "production",
-    "TWILIO_AUTH_TOKEN": TOKEN,
-    "TWILIO_PHONE_NUMBER": "+18165550000",
-    "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-    "HOTLINE_SECRET_KEY": "bench-secret",
-    "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-    "HOTLINE_TRANSPORT": "local",
-}
+SETTINGS = settings()
 
 
 @dataclass

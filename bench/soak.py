@@ -29,27 +29,15 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 
-from harness import children, free_port, rss_mb  # noqa: E402
+from harness import PUBLIC_URL, TOKEN, children, free_port, rss_mb, settings  # noqa: E402
 
-PUBLIC_URL = "https://hotline.example.org"
-TOKEN = "soak-auth-token"
-SETTINGS = {
-    "HOTLINE_ENV": "production",
-    "TWILIO_AUTH_TOKEN": TOKEN,
-    "TWILIO_PHONE_NUMBER": "+18165550000",
-    "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-    "HOTLINE_SECRET_KEY": "soak-secret",
-    "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-    "HOTLINE_TRANSPORT": "local",
-    "HOTLINE_WORKER_POLL_SECONDS": "0.2",
-}
+SETTINGS = settings(HOTLINE_WORKER_POLL_SECONDS="0.2")
 SERGEANT = "+18165550100"
 OFFICERS = ["+18165550101", "+18165550102", "+18165550103"]
 #: Seconds between staff texts (all staff together): the sergeant sends about 20 in 10 minutes.

@@ -22,13 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from flask import Flask, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import PUBLIC_URL, TOKEN, signed_sms  # noqa: E402
+from harness import settings, signed_sms  # noqa: E402
 
 from hotline import create_app  # noqa: E402
 from hotline.runtime import runtime  # noqa: E402
@@ -47,19 +46,7 @@ def baseline_app() -> Flask:
 
 
 def hotline_app(database_url: str) -> Flask:
-    app = create_app(
-        {
-            "HOTLINE_ENV": "production",
-            "DATABASE_URL": database_url,
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "TWILIO_PHONE_NUMBER": "+18165550000",
-            "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-            "HOTLINE_SECRET_KEY": "bench-secret",
-            "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "HOTLINE_TRANSPORT": "local",
-        },
-        environ={},
-    )
+    app = create_app(settings(DATABASE_URL=database_url), environ={})
     runtime(app).db.create_all()
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -27,6 +28,18 @@ def wait_until(predicate, seconds: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def stop(processes, wait: float = 10) -> None:
+    """Terminate processes, then kill any that has not exited after `wait` seconds."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 class FakeTwilio(ThreadingHTTPServer):

@@ -26,7 +26,7 @@ from sqlmodel import func, select
 from hotline import create_app, roster
 from hotline.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
-from tests.processes import ACCOUNT, FakeTwilio, free_port, wait_until
+from tests.processes import ACCOUNT, FakeTwilio, free_port, stop, wait_until
 from tests.support import hotline_config, sign, sms_params, twiml_messages
 
 pytestmark = pytest.mark.slow
@@ -116,14 +116,7 @@ def processes(tmp_path: Path, settings: dict, *, web: str = "wsgi:app", worker: 
         wait_until(lambda: listening(port), 30, "gunicorn")
         yield port
     finally:
-        for process in running:
-            process.terminate()
-        for process in running:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop(running)
         for handle in logs:
             handle.close()
 

@@ -21,7 +21,7 @@ from sqlmodel import func, select
 from hotline import create_app, roster
 from hotline.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
-from tests.processes import ACCOUNT, FakeTwilio, free_port, wait_until
+from tests.processes import ACCOUNT, FakeTwilio, free_port, stop, wait_until
 from tests.support import PUBLIC_URL, hotline_config, sign, sms_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -136,14 +136,7 @@ def test_two_web_servers_and_two_workers_send_each_alert_once(postgres_url, fake
             assert number[-7:] not in output, "no phone number in any log"
         assert "Traceback" not in output
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop(processes, wait=15)
         for handle in logs:
             handle.close()
         rt.db.dispose()
@@ -183,8 +176,7 @@ def test_replaced_web_workers_answer_with_their_own_connections(postgres_url, tm
                 assert post_sms(port, sms_params("hi" if n == 0 else "MENU")) == 200
                 slowest = max(slowest, time.monotonic() - start)
         finally:
-            web.terminate()
-            web.wait(10)
+            stop([web])
     assert slowest < 2.0, "each request answered while workers are replaced"
     assert (tmp_path / "web.log").read_text().count("Booting worker") >= 4
     with rt.db.reading() as session:
