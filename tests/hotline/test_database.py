@@ -5,7 +5,7 @@ import os
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 from sqlalchemy import exc, text
@@ -20,30 +20,41 @@ from tests.support import Twilio, hotline_config
 FORK = multiprocessing.get_context("fork")
 
 
-def _hold(path: str, held, release) -> None:
+def _hold(path: str, conn) -> None:
     with WriterQueue(path).turn():
-        held.set()
-        release.wait(30)
+        conn.send("held")
+        conn.poll(30)  # until released, or the parent is gone
 
 
 @contextmanager
 def another_process_holding(path: str):
-    """Yield (process, release) while a forked process holds the lock on `path`."""
-    held, release = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=_hold, args=(path, held, release))
+    """Yield (process, release) while a forked process holds the lock on `path`.
+
+    The two talk over a pipe, never a shared lock or event: a holder killed while it held one
+    would take it with it, and the parent would wait forever.
+    """
+    ours, theirs = FORK.Pipe()
+    holder = FORK.Process(target=_hold, args=(path, theirs))
     holder.start()
+    theirs.close()
+
+    def release() -> None:
+        with suppress(OSError):
+            ours.send("go")
+
     try:
-        assert held.wait(10)
+        assert ours.poll(10) and ours.recv() == "held"
         yield holder, release
     finally:
-        release.set()
+        release()
         holder.join(10)
+        ours.close()
 
 
 def test_a_writer_waits_for_another_process_and_goes_as_soon_as_it_is_done(tmp_path):
     path = str(tmp_path / "db-writer.lock")
     with another_process_holding(path) as (_holder, release):
-        threading.Timer(0.3, release.set).start()
+        threading.Timer(0.3, release).start()
         start = time.monotonic()
         with WriterQueue(path).turn():
             waited = time.monotonic() - start
