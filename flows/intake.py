@@ -17,7 +17,7 @@ from .intents import (
     read_adult,
     read_answer,
     read_choice,
-    read_command,
+    read_folded_command,
     read_place,
 )
 from .turn import Effect, Event, Reply, Step
@@ -324,7 +324,8 @@ class Intake:
 
     def plan(self, state: str | None, states: Sequence[str], initial: str) -> tuple[str, str | None]:
         """Return the state to start from and the trigger to fire (None: stay silent)."""
-        command, language = read_command(self.raw, self.event.channel)
+        # self.text is already the raw text normalised: folding it again would only cost time.
+        command, language = read_folded_command(self.text, self.event.channel)
         known = state in states
         if self.opted_out:
             if command is None and self.text == "yes":

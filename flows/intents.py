@@ -6,7 +6,8 @@ matching happens after `normalise`: accents, capitals and punctuation never matt
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 MAX_WORDS = 12  # a longer text is a story, not an answer: re-ask rather than guess
@@ -304,13 +305,19 @@ HQ = frozenset(
 )
 
 
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def normalise(text: str) -> str:
     """Fold text to lowercase ASCII words separated by single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT])
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    bare = text[:MAX_INPUT]
+    # ASCII has nothing to decompose and no combining marks: skip the per-character pass.
+    if not bare.isascii():
+        decomposed = unicodedata.normalize("NFKD", bare)
+        bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     # Drop apostrophes so "can't" and "I'm" stay one word: "cant", "im".
     bare = bare.replace("'", "").replace("\u2019", "").casefold()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", bare).split())
+    return " ".join(_NOT_WORD.sub(" ", bare).split())
 
 
 def is_blank(text: str) -> bool:
@@ -323,32 +330,63 @@ def contains(text: str, phrase: str) -> bool:
     return f" {phrase} " in f" {text} "
 
 
+def phrase_finder(phrases: Sequence[str]) -> Callable[[str], bool]:
+    """Return a test that tells, like `contains` on each phrase, whether a text holds any of them."""
+    if not phrases:
+        return lambda text: False
+    # Not after and not before anything but a space: the text's edges count as spaces, exactly
+    # as in `contains`, so one compiled search does the work of a `contains` per phrase.
+    either = "|".join(re.escape(phrase) for phrase in phrases)
+    search = re.compile(f"(?<![^ ])(?:{either})(?![^ ])").search
+    return lambda text: search(text) is not None
+
+
+@lru_cache(maxsize=64)
+def _cached_finder(phrases: tuple[str, ...]) -> Callable[[str], bool]:
+    """Return the finder for a tuple of phrases, compiled once per tuple."""
+    return phrase_finder(phrases)
+
+
+def contains_any(text: str, phrases: Sequence[str]) -> bool:
+    """Tell whether a text holds any of the phrases as whole words."""
+    if isinstance(phrases, tuple):  # tuples cannot change under the cache
+        return _cached_finder(phrases)(text)
+    return any(contains(text, phrase) for phrase in phrases)
+
+
 def strip_polite(text: str) -> str:
     """Drop words that add courtesy but no meaning."""
     return " ".join(w for w in text.split() if w not in POLITE)
 
 
+# Each command's test, built once: a search for phrases anywhere, a set for whole texts.
+_COMMAND_TESTS = tuple(
+    (command, phrase_finder(command.phrases) if command.anywhere else frozenset(command.phrases).__contains__)
+    for command in COMMANDS
+)
+
+
 def read_command(text: str, channel: str = "sms") -> tuple[str | None, str | None]:
     """Return the global command in a raw text and the language it implies, if any."""
-    folded = normalise(text)
+    return read_folded_command(normalise(text), channel)
+
+
+def read_folded_command(folded: str, channel: str = "sms") -> tuple[str | None, str | None]:
+    """Return the global command in a text already through `normalise`, and its language."""
     if not folded:
         return None, None
     core = strip_polite(folded)
-    for command in COMMANDS:
+    for command, test in _COMMAND_TESTS:
         if command.sms_only and channel != "sms":
             continue
-        if command.anywhere:
-            hit = any(contains(folded, phrase) for phrase in command.phrases)
-        else:
-            hit = core in command.phrases
-        if hit:
+        if test(folded if command.anywhere else core):
             return command.name, command.language
     return None, None
 
 
 def is_spanish(text: str) -> bool:
     """Tell whether a normalised first message looks Spanish ("hola", "necesito ayuda")."""
-    return any(contains(text, phrase) for phrase in SPANISH_HINTS)
+    return contains_any(text, SPANISH_HINTS)
 
 
 def read_answer(text: str, phrases: bool = True) -> str | None:
@@ -359,7 +397,7 @@ def read_answer(text: str, phrases: bool = True) -> str | None:
     words = text.split()
     if not words or len(words) > MAX_WORDS:
         return None
-    if any(contains(text, phrase) for phrase in NOT_SURE):
+    if contains_any(text, NOT_SURE):
         return "not_sure"
     yes = no = False
     for before, word in zip(["", *words[:-1]], words, strict=True):
@@ -371,7 +409,7 @@ def read_answer(text: str, phrases: bool = True) -> str | None:
         elif word in NO:
             no = True
     if phrases and not yes and not no:
-        yes = any(contains(text, phrase) for phrase in YES_PHRASES)
+        yes = contains_any(text, YES_PHRASES)
     if yes == no:
         return None
     return "yes" if yes else "no"
@@ -416,9 +454,7 @@ def read_choice(text: str, options: Mapping[str, Sequence[str]]) -> str | None:
         (number,) = numbers
         found = {name for name, phrases in options.items() if number in phrases}
     else:
-        found = {
-            name for name, phrases in options.items() if any(contains(text, phrase) for phrase in phrases)
-        }
+        found = {name for name, phrases in options.items() if contains_any(text, phrases)}
     return found.pop() if len(found) == 1 else None
 
 
