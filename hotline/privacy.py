@@ -151,8 +151,34 @@ def masking(*values: str | None) -> Iterator[None]:
         _masked.reset(token)
 
 
-def mask_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
-    """Return a pattern matching each value (and its lines, spaces folded) as whole words."""
+class Mask:
+    """Values to mask in log text as whole words, in any case; the pattern is built when needed.
+
+    Building the pattern costs about ten times what a log line does, and most lines of a request
+    hold none of its values: where the text and the values are plain ASCII (where case is only
+    A-Z), a line that holds none of them, case folded, cannot match and is passed as it is.
+    """
+
+    def __init__(self, variants: list[str]):
+        self.variants = variants  # the longest first: no half-masked values
+        self._ascii = all(v.isascii() for v in variants)
+        self._lowered = [v.lower() for v in variants]
+        self._pattern: re.Pattern[str] | None = None
+
+    def apply(self, text: str) -> str:
+        """Return the text with every value replaced by MASK."""
+        if self._ascii and text.isascii():
+            lowered = text.lower()
+            if not any(v in lowered for v in self._lowered):
+                return text
+        if self._pattern is None:
+            alternatives = "|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in self.variants)
+            self._pattern = re.compile(alternatives, re.IGNORECASE)
+        return self._pattern.sub(MASK, text)
+
+
+def mask_pattern(values: Iterable[str]) -> Mask | None:
+    """Return a mask matching each value (and its lines, spaces folded) as whole words."""
     variants = set()
     for value in values:
         for variant in (value, " ".join(value.split()), *value.splitlines()):
@@ -161,14 +187,13 @@ def mask_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
                 variants.add(variant)
     if not variants:
         return None
-    ordered = sorted(variants, key=len, reverse=True)  # the longest first: no half-masked values
-    return re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in ordered), re.IGNORECASE)
+    return Mask(sorted(variants, key=len, reverse=True))
 
 
-def scrub(text: str, pattern: re.Pattern[str] | None = None) -> str:
-    """Mask anything that looks like a phone number, and whatever the pattern matches."""
+def scrub(text: str, pattern: Mask | None = None) -> str:
+    """Mask anything that looks like a phone number, and whatever the mask matches."""
     if pattern is not None:
-        text = pattern.sub(MASK, text)
+        text = pattern.apply(text)
     return _PHONE_LIKE.sub(_mask_number, text)
 
 
@@ -192,7 +217,7 @@ def _request_values() -> list[str]:
     return [value for name, values in form.lists() if name not in PUBLIC_FIELDS for value in values]
 
 
-def _current_pattern() -> re.Pattern[str] | None:
+def _current_pattern() -> Mask | None:
     """Return the mask for this moment: the request's posted values and any `masking` block."""
     extra = _masked.get()
     try:

@@ -1,6 +1,7 @@
 """Numbers become pseudonyms, sealed texts stay sealed, logs carry no numbers, texts or places."""
 
 import logging
+import re
 
 import pytest
 from cryptography.fernet import Fernet
@@ -242,3 +243,26 @@ def test_gunicorn_access_log_has_the_path_only():
     assert "%(U)s" in fmt
     for atom in ("%(r)s", "%(q)s", "%(f)s", "%(a)s", "%({"):
         assert atom not in fmt, atom
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "picked up at Walmart on 291 now",
+        "PICKED UP AT WALMART ON 291",
+        "walmart on 291's door",  # a word edge after the value
+        "Walmart on 2915",  # not a whole word: left alone
+        "xWalmart on 291",
+        "nothing of theirs here",
+        "straße Walmart on 291",  # not ASCII: the pattern decides
+        "WALMART ON 29\u0661",  # an Arabic-Indic digit is no match for 1
+        "turn SM0a5045b2: conversation 2 now welcome",
+        "ſtate ſtreet, Kelvin \u212aing",  # long s and the Kelvin sign fold to s and k
+    ],
+)
+@pytest.mark.parametrize("values", [["Walmart on 291"], ["State Street", "King"], ["Ünal Straße 4"]])
+def test_a_mask_masks_exactly_what_its_pattern_matches(line, values):
+    """Lines are passed over without building the pattern only where it could not have matched."""
+    mask = mask_pattern(values)
+    alternatives = "|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in mask.variants)
+    assert scrub(line, mask) == scrub(re.compile(alternatives, re.IGNORECASE).sub("[redacted]", line))
