@@ -58,6 +58,7 @@ def create_app(
 
     for blueprint in (webhooks.bp, voice.bp, bridge.bp, health.bp):
         app.register_blueprint(blueprint)
+    app.session_interface = webhooks.Sessions()
     dashboard.init_app(app)
     if app.config["HOTLINE_ENV"] == "development":
         from hotline import simulator_web

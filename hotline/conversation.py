@@ -12,13 +12,14 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from flows import INTAKE, Event, Step
 from hotline import commands, dispatch, outbox, report, retention, roster, staff
 from hotline.runtime import Runtime
 from models import Conversation, Dispatch, InboundMessage, Officer
 from models.clock import utcnow
+from models.dispatch import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -79,61 +80,62 @@ def _command(session: Session, rt: Runtime, inbound: Inbound, officer: Officer, 
     return texts
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A conversation as one read saw it: what a plain turn is decided from."""
+
+    id: int
+    state: str | None
+    data_sealed: str | None
+    language: str
+    opted_out: bool
+    version: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class _Look:
+    conversation: Snapshot
+    staff_id: int | None
+    seen_id: int | None
+    reply_sealed: str | None
+    request_id: int | None
+
+
 # One read for a plain turn: the sender's conversation, whether the number is active staff,
 # whether this MessageSid was answered already (and with what), and the conversation's request
-# (open first, then the newest; as dispatch.latest_for).
-_LOOK = select(
-    Conversation,
-    select(Officer.id)
-    .where(Officer.phone_hash == bindparam("sender_hash"), Officer.active)
-    .limit(1)
-    .scalar_subquery()
-    .label("staff_id"),
-    select(InboundMessage.id)
-    .where(InboundMessage.sid == bindparam("sid"))
-    .scalar_subquery()
-    .label("seen_id"),
-    select(InboundMessage.reply_sealed)
-    .where(InboundMessage.sid == bindparam("sid"))
-    .scalar_subquery()
-    .label("reply_sealed"),
-    select(Dispatch.id)
-    .where(Dispatch.conversation_id == Conversation.id)
-    .order_by(dispatch.OPEN_FIRST, col(Dispatch.id).desc())
-    .limit(1)
-    .scalar_subquery()
-    .label("request_id"),
-).where(Conversation.sender_hash == bindparam("sender_hash"))
+# (open first, then the newest; as dispatch.latest_for). Plain SQL on the driver: on this path
+# the ORM and the SQL layer cost ten times what the database does.
+_LOOK = f"""
+SELECT c.id, c.state, c.data_sealed, c.language, c.opted_out, c.version, c.updated_at,
+       (SELECT o.id FROM officer AS o WHERE o.phone_hash = :sender_hash AND o.active LIMIT 1),
+       m.id, m.reply_sealed,
+       (SELECT d.id FROM dispatch AS d WHERE d.conversation_id = c.id
+         ORDER BY CASE WHEN d.status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)}) THEN 0 ELSE 1 END,
+                  d.id DESC
+         LIMIT 1)
+FROM conversation AS c LEFT JOIN inbound_message AS m ON m.sid = :sid
+WHERE c.sender_hash = :sender_hash
+"""
 
 # The write of a plain turn: only if nobody moved the conversation on since it was read.
-_MOVE_ON = (
-    update(Conversation)
-    .where(Conversation.id == bindparam("conversation_id"), Conversation.version == bindparam("read_version"))
-    .values(
-        state=bindparam("new_state"),
-        language=bindparam("new_language"),
-        data_sealed=bindparam("new_data"),
-        version=Conversation.version + 1,
-        updated_at=bindparam("received_at"),
-    )
-)
-
-
-def _move_on_and_log() -> Any:
-    """On PostgreSQL, that write and the log row as one statement: both happen, or neither."""
-    moved = _MOVE_ON.returning(Conversation.id).cte("moved")
-    table = InboundMessage.__table__
-    logged = select(
-        bindparam("sid", type_=table.c.sid.type),
-        moved.c.id,
-        bindparam("reply_sealed", type_=table.c.reply_sealed.type),
-        bindparam("received_at", type_=table.c.received_at.type),
-    )
-    columns = ["sid", "conversation_id", "reply_sealed", "received_at"]
-    return insert(table).from_select(columns, logged).add_cte(moved).returning(table.c.id)
-
-
-_MOVE_ON_AND_LOG = _move_on_and_log()
+_MOVE_ON = """
+UPDATE conversation
+SET state = :new_state, language = :new_language, data_sealed = :new_data, version = version + 1,
+    updated_at = :received_at
+WHERE id = :conversation_id AND version = :read_version
+"""
+_LOG_TURN = """
+INSERT INTO inbound_message (sid, conversation_id, reply_sealed, received_at)
+VALUES (:sid, :conversation_id, :reply_sealed, :received_at)
+"""
+# On PostgreSQL, both as one statement: both happen, or neither.
+_MOVE_ON_AND_LOG = f"""
+WITH moved AS ({_MOVE_ON} RETURNING id)
+INSERT INTO inbound_message (sid, conversation_id, reply_sealed, received_at)
+SELECT :sid, moved.id, :reply_sealed, :received_at FROM moved
+RETURNING id
+"""
 
 
 def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) -> list[str] | None:
@@ -146,18 +148,22 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
     staff number, an open request, a step with effects or into a report milestone, or a
     conversation changed since it was read).
     """
-    with rt.db.glance() as session:
-        found = session.execute(_LOOK, {"sender_hash": sender_hash, "sid": inbound.sid}).first()
+    with rt.db.driver() as connection:  # one pooled connection for the read and the write
+        found = _look(rt, connection, sender_hash, inbound.sid)
         if found is None or found.staff_id is not None:
             return None
         if found.seen_id is not None:
             log.info("repeat delivery of %s answered from the log", inbound.sid)
             return _stored_texts(rt, found)
-        conversation = found.Conversation
-        request = session.get(Dispatch, found.request_id) if found.request_id is not None else None
-        if request is not None and request.is_open:
-            return None  # officers and the sergeant move an open request on: decide it locked
-        step, texts = _decide(session, rt, inbound, conversation, request, now)
+        conversation = found.conversation
+        request, relay = None, False
+        if found.request_id is not None:
+            with rt.db.reading() as session:
+                request = session.get(Dispatch, found.request_id)
+                if request is not None and request.is_open:
+                    return None  # officers and the sergeant move an open request on: decide it locked
+                relay = dispatch.can_relay(session, request)
+        step, texts = _decide(rt, inbound, conversation, request, relay, now)
         if step.effects or (step.state != conversation.state and step.state in report.MILESTONES):
             return None  # the locked path carries out effects, and counts milestones as it saves
         values = {
@@ -168,32 +174,43 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
             "new_data": rt.vault.seal(json.dumps(step.data)),
             "sid": inbound.sid,
             "reply_sealed": rt.vault.seal(json.dumps(texts)),
-            "received_at": now,
+            "received_at": rt.db.to_driver(InboundMessage.__table__.c.received_at)(now),
         }
-        if not _write_plain_turn(rt, session, values):
-            log.info(
-                "turn %s: conversation %s changed meanwhile; taking the locked path",
-                inbound.sid,
-                conversation.id,
-            )
+        if not _write_plain_turn(rt, connection, values):
+            log.info("turn %s: conversation %s changed meanwhile; locked path", inbound.sid, conversation.id)
             return None
     log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
     return texts
 
 
-def _write_plain_turn(rt: Runtime, session: Session, values: dict[str, Any]) -> bool:
+def _look(rt: Runtime, connection: Any, sender_hash: str, sid: str) -> _Look | None:
+    """Read what a plain turn is decided from, in one statement (None: a new sender)."""
+    row = connection.execute(rt.db.native(_LOOK), {"sender_hash": sender_hash, "sid": sid}).fetchone()
+    if row is None:
+        return None
+    updated_at = rt.db.from_driver(Conversation.__table__.c.updated_at)(row[6])
+    conversation = Snapshot(row[0], row[1], row[2], row[3], bool(row[4]), row[5], updated_at)
+    return _Look(conversation, row[7], row[8], row[9], row[10])
+
+
+def _write_plain_turn(rt: Runtime, connection: Any, values: dict[str, Any]) -> bool:
     """Store a plain turn if its conversation is still as it was read; False if it is not."""
     if not rt.db.is_sqlite:
-        # The session reads outside a transaction: this one statement commits by itself, and a
-        # repeated MessageSid fails it whole on the unique key.
-        return session.connection().execute(_MOVE_ON_AND_LOG, values).first() is not None
-    session.commit()  # end the read first: an open reader keeps SQLite from checkpointing its log
-    with rt.db.unit_of_work() as writing:  # the single writer's lock, for two statements
-        if writing.connection().execute(_MOVE_ON, values).rowcount != 1:
-            writing.rollback()
-            return False
-        writing.connection().execute(_LOG, values)
-        writing.commit()
+        # Outside a transaction, this one statement commits by itself, and a repeated MessageSid
+        # fails it whole on the unique key.
+        return connection.execute(rt.db.native(_MOVE_ON_AND_LOG), values).fetchone() is not None
+    with rt.db.writer_turn():  # the single writer, for two statements
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            if connection.execute(_MOVE_ON, values).rowcount != 1:
+                connection.execute("ROLLBACK")
+                return False
+            connection.execute(_LOG_TURN, values)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
         return True
 
 
@@ -207,7 +224,8 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
     # Shared lock on PostgreSQL: an officer's ACCEPT or a sergeant's change of this request
     # commits first or waits for this turn, so the turn never answers from a stale status.
     request = dispatch.latest_for(session, conversation.id, lock=True)
-    step, texts = _decide(session, rt, inbound, conversation, request, now)
+    relay = dispatch.can_relay(session, request)
+    step, texts = _decide(rt, inbound, conversation, request, relay, now)
     apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
     save_step(rt, conversation, step, now)
     session.add(conversation)
@@ -217,7 +235,12 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
 
 
 def _decide(
-    session: Session, rt: Runtime, inbound: Inbound, conversation: Conversation, request: Dispatch | None, now
+    rt: Runtime,
+    inbound: Inbound,
+    conversation: Conversation | Snapshot,
+    request: Dispatch | None,
+    relay: bool,
+    now: datetime,
 ) -> tuple[Step, list[str]]:
     """Run the flow on one text: the step it takes and the texts that answer it."""
     step = INTAKE.handle(
@@ -226,7 +249,7 @@ def _decide(
         Event(
             text=inbound.body,
             channel="sms",
-            context=_context(rt, conversation, request, now, relay=dispatch.can_relay(session, request)),
+            context=_context(rt, conversation, request, now, relay=relay),
         ),
     )
     return step, [rt.catalog.render(r.key, step.language, dict(r.params)) for r in step.replies]

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, g, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -24,6 +25,15 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 FORM = "application/x-www-form-urlencoded"
 # Twilio caps an SMS body at 1600 characters; anything longer is not from Twilio's messaging.
 MAX_BODY = 1600
+
+
+class Sessions(SecureCookieSessionInterface):
+    """The dashboard's cookie sessions, never opened for Twilio's webhooks (no cookie, no use)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(bp.url_prefix + "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def twilio_signed(view: Callable) -> Callable:

@@ -14,7 +14,8 @@ from sqlmodel import select
 from hotline import create_app, db
 from hotline.db import Database, WriterQueue
 from hotline.runtime import runtime
-from models import Conversation
+from models import Conversation, InboundMessage
+from models.clock import utcnow
 from tests.support import Twilio, hotline_config
 
 FORK = multiprocessing.get_context("fork")
@@ -184,3 +185,56 @@ def test_a_text_arriving_just_after_a_database_restart_is_answered_as_usual(post
             assert session.exec(select(Conversation)).one().version == 2
     finally:
         rt.db.dispose()
+
+
+def test_the_drivers_own_errors_come_out_as_sqlalchemys(database_url):
+    """The few statements run on the driver fail as a session's would: a repeated key is an
+    IntegrityError (answered from the log), anything else a DBAPIError the webhook turns into
+    the safe answer."""
+    database = Database(database_url)
+    database.create_all()
+    try:
+        insert = database.native("INSERT INTO inbound_message (sid, received_at) VALUES (:sid, :at)")
+        at = database.to_driver(InboundMessage.__table__.c.received_at)(utcnow())
+        with database.driver() as connection:
+            connection.execute(insert, {"sid": "SM1", "at": at})
+        with pytest.raises(exc.IntegrityError), database.driver() as connection:
+            connection.execute(insert, {"sid": "SM1", "at": at})
+        with pytest.raises(exc.DBAPIError) as failed, database.driver() as connection:
+            connection.execute("SELECT * FROM no_such_table")
+        assert not failed.value.connection_invalidated
+        with database.reading() as session:  # the failures left nothing open behind them
+            stored = session.exec(select(InboundMessage)).one()
+        assert (stored.sid, stored.received_at) == (
+            "SM1",
+            database.from_driver(InboundMessage.__table__.c.received_at)(at),
+        )
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_driver_connection_goes_back_to_the_pool_as_it_came(postgres_url, monkeypatch):
+    """Lent in autocommit, it returns in transactions, as sessions expect; a dead one is dropped."""
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)  # no ping in between: the statement finds it dead
+    database = Database(postgres_url)
+    try:
+        with database.driver() as connection:
+            assert connection.autocommit
+            pid = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with database.unit_of_work() as session:
+            assert session.execute(text("SELECT pg_backend_pid()")).scalar() == pid, "the same one, reused"
+            session.execute(text("CREATE TEMP TABLE t (x int)"))
+            session.rollback()  # undone: it ran in a transaction
+            assert session.execute(text("SELECT to_regclass('pg_temp.t')")).scalar() is None
+        admin = db.make_engine(postgres_url)
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        with pytest.raises(exc.DBAPIError) as lost, database.driver() as connection:
+            connection.execute("SELECT 1")
+        assert lost.value.connection_invalidated, "the webhook tries once more on a fresh connection"
+        with database.driver() as connection:
+            assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    finally:
+        database.dispose()

@@ -43,12 +43,12 @@ def test_a_text_that_lands_while_another_is_decided_is_applied_first_and_neither
     decide = conversation._decide
     raced = []
 
-    def decide_while_another_text_commits(session, rt_, inbound, *args):
+    def decide_while_another_text_commits(rt_, inbound, *args):
         if not raced:
             raced.append(inbound.sid)
             # A second worker answers the sender's next text while this one is deciding.
             conversation.handle_sms(rt, Inbound(sid="SM" + "b" * 32, sender=PARTICIPANT, body="MENU"))
-        return decide(session, rt_, inbound, *args)
+        return decide(rt_, inbound, *args)
 
     monkeypatch.setattr(conversation, "_decide", decide_while_another_text_commits)
     with caplog.at_level(logging.INFO, logger="hotline.conversation"):
@@ -131,11 +131,11 @@ def test_an_accept_arriving_while_a_turn_decides_on_its_request_waits_for_it(rt,
     code = code_for(rt, CHEN)
     deciding, decide = threading.Event(), conversation._decide
 
-    def slow(session, rt_, inbound, *args):
+    def slow(rt_, inbound, *args):
         if inbound.body == "STATUS":
             deciding.set()
             time.sleep(0.3)
-        return decide(session, rt_, inbound, *args)
+        return decide(rt_, inbound, *args)
 
     monkeypatch.setattr(conversation, "_decide", slow)
     accepted = []
