@@ -23,7 +23,6 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import redis
 from flask import Flask, current_app
 from sqlalchemy import func, or_
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +52,8 @@ EMERGENCY_COMMANDS = {"emergency", "crisis"}
 class MemoryCounter:
     """Count hits per key and window in this process."""
 
+    errors: tuple[type[Exception], ...] = ()  # counting in memory cannot fail
+
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
@@ -75,6 +76,9 @@ class RedisCounter:
     """Count hits per key and window in Redis, shared by every process."""
 
     def __init__(self, url: str) -> None:
+        import redis  # only where Redis is the storage: processes without it start faster
+
+        self.errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._client = redis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
@@ -108,7 +112,7 @@ class Throttle:
         window = int((time.time() if now is None else now) // WINDOW_SECONDS)
         try:
             count = self.counter.hit(f"{channel}:{sender_hash}", window)
-        except (redis.RedisError, OSError) as error:
+        except self.counter.errors as error:
             log.error("throttle storage failed (%s); %s let through", type(error).__name__, channel)
             return True
         if count <= limit:

@@ -18,16 +18,18 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http import HttpClient
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from hotline.config import ConfigError
+
+if TYPE_CHECKING:
+    # The REST client and its HTTP stack load with the first request to Twilio, in the process
+    # that sends (the worker): web processes, which only answer webhooks, start without them.
+    import requests
+    from twilio.http import HttpClient
+    from twilio.rest import Client
 
 #: Seconds to wait for Twilio's REST API (connect and each read); twilio-python has no default.
 DEFAULT_TIMEOUT = 10.0
@@ -124,6 +126,8 @@ def error_from_response(error: TwilioRestException | TwilioServiceException) -> 
 
 def error_from_network(error: requests.RequestException) -> TransportError:
     """Turn a failed HTTP exchange into a TransportError: retryable only if nothing was sent."""
+    import requests
+
     if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError):
         # No TCP/TLS session was set up, so the request never left this host.
         return TransportError(RETRYABLE, reason=type(error).__name__)
@@ -135,6 +139,8 @@ def error_from_network(error: requests.RequestException) -> TransportError:
 
 def _refused(error: requests.ConnectionError) -> bool:
     """Tell whether requests failed before connecting (refused, unresolvable, unreachable)."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
     cause = error.args[0] if error.args else None
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
 
@@ -188,6 +194,9 @@ class TwilioTransport:
         pooled connections with every child (DB-4).
         """
         if self._client is None or self._pid != os.getpid():
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+
             http_client = self._given_http_client or TwilioHttpClient(timeout=self.timeout)
             client = Client(self.account_sid, self._auth_token, http_client=http_client)
             if self.base_url:
@@ -268,6 +277,8 @@ class TwilioTransport:
 
     def _call(self, method, **params):
         """Call twilio-python, translating every failure into a TransportError."""
+        import requests
+
         params = {name: value for name, value in params.items() if value is not None}
         try:
             return method(**params)
