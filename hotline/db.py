@@ -263,8 +263,11 @@ class Database:
             ) from error
         finally:
             if pooled is not None:
-                if not lost and not self.is_sqlite and not connection.closed:
-                    connection.autocommit = False  # as the pool lends it to sessions
+                if not lost and not self.is_sqlite:
+                    try:
+                        connection.autocommit = False  # as the pool lends it to sessions
+                    except dialect.loaded_dbapi.Error as error:
+                        pooled.invalidate(error)  # closed, or stopped mid-statement: not fit to lend
                 pooled.close()  # back to the pool
 
     def native(self, sql: str) -> str:

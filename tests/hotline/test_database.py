@@ -238,3 +238,17 @@ def test_a_driver_connection_goes_back_to_the_pool_as_it_came(postgres_url, monk
             assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_driver_connection_left_unfit_is_not_lent_again(postgres_url):
+    """Closed under the block (by anything but a failing statement), it is dropped, not pooled."""
+    database = Database(postgres_url)
+    try:
+        with database.driver() as connection:
+            first = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+            connection.close()
+        with database.unit_of_work() as session:
+            assert session.execute(text("SELECT pg_backend_pid()")).scalar() != first
+    finally:
+        database.dispose()
