@@ -19,6 +19,7 @@ from sqlmodel import select
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import dispatch, staff
+from hotline.db import once_more_if_dropped
 from hotline.runtime import Runtime, runtime
 from hotline.webhooks import twilio_signed, twiml
 from models import Dispatch, InboundMessage, Officer
@@ -70,11 +71,18 @@ def connect(dispatch_id: int) -> Response:
     rt = runtime()
     response = VoiceResponse()
     called = request.form.get("To", "")
-    try:
+
+    def look() -> tuple[Dispatch | None, Officer | None, str | None]:
         with rt.db.reading() as session:
             found = session.get(Dispatch, dispatch_id)
             officer = session.get(Officer, found.officer_id) if found and found.officer_id else None
             number = rt.vault.open(found.contact_sealed) if found and found.contact_sealed else None
+            return found, officer, number
+
+    try:
+        found, officer, number = once_more_if_dropped(
+            look, f"bridging call {request.form.get('CallSid', '')}"
+        )
     except SQLAlchemyError:
         log.exception("database failure bridging call %s", request.form.get("CallSid", ""))
         found = officer = number = None
@@ -106,7 +114,8 @@ def done(dispatch_id: int) -> Response:
     if not call_sid:
         return twiml(response)
     step = f"{call_sid}:bridge-done"[:80]
-    try:
+
+    def record() -> None:
         with rt.db.unit_of_work() as session:
             seen = session.exec(select(InboundMessage).where(InboundMessage.sid == step)).first()
             found = session.get(Dispatch, dispatch_id)
@@ -116,6 +125,9 @@ def done(dispatch_id: int) -> Response:
                 dispatch.record(session, found, kind, "system", now)
                 session.add(InboundMessage(sid=step, received_at=now))
                 session.commit()
+
+    try:
+        once_more_if_dropped(record, f"recording bridge call {call_sid}")
     except IntegrityError:
         log.info("bridge call %s: repeat delivery, already recorded", call_sid)
     except SQLAlchemyError:

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Engine, create_engine, event, exc, make_url
 from sqlalchemy.pool import StaticPool
@@ -179,6 +179,25 @@ def sqlite_file(url: str) -> str | None:
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None
     return parsed.database
+
+
+T = TypeVar("T")
+
+
+def once_more_if_dropped(work: Callable[[], T], what: str) -> T:
+    """Run a unit of work; once more if the database dropped the connection it ran on (a restart).
+
+    By then the pool has dropped that connection and the work was rolled back, or it committed
+    and the second run finds it done (every webhook's work is kept once per Twilio SID): either
+    way it happens once. `what` names it in the log (SIDs only).
+    """
+    try:
+        return work()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("database connection lost %s; trying once more", what)
+        return work()
 
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")

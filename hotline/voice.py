@@ -18,6 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from flows.voice import Heard
 from hotline import throttle, voice_call
+from hotline.db import once_more_if_dropped
 from hotline.runtime import Runtime, runtime
 from hotline.voice_call import Call, Line, Rang, Script
 from hotline.webhooks import printable, report_after, twilio_signed, twiml
@@ -106,7 +107,7 @@ def status() -> Response:
     call_sid = _sid("CallSid")
     if call_sid and request.form.get("CallStatus", "").strip().lower() in voice_call.FINISHED:
         try:
-            voice_call.close(runtime(), call_sid)
+            once_more_if_dropped(lambda: voice_call.close(runtime(), call_sid), f"closing call {call_sid}")
         except SQLAlchemyError:
             log.exception("database failure closing call %s", call_sid)
             return Response(status=503)
@@ -136,7 +137,7 @@ def _step(work: Callable[[Runtime, Call], Script]) -> Response:
         return play(rt, voice_call.unavailable(rt))
     call = Call(call_sid, voice_call.textable_number(request.form.get("From")))
     try:
-        script = work(rt, call)
+        script = once_more_if_dropped(lambda: work(rt, call), f"on call {call_sid}")
     except SQLAlchemyError:
         log.exception("database failure on call %s", call_sid)
         script = voice_call.unavailable(rt)

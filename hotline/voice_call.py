@@ -28,6 +28,7 @@ from flows import INTAKE, Event, Reply, Step
 from flows import voice as keypad
 from hotline import conversation as turns
 from hotline import dispatch, roster, staff
+from hotline.db import once_more_if_dropped
 from hotline.privacy import normalise_phone
 from hotline.runtime import Runtime
 from models import Conversation, Dispatch, InboundMessage, Officer
@@ -267,7 +268,10 @@ def take_leg(
         return Script(lines=(Line(staff.render("call_not_taken"), "en"),), hangup=True)
     if parent_sid:
         try:
-            _record_acceptance(rt, parent_sid, step, now or utcnow())
+            when = now or utcnow()
+            once_more_if_dropped(
+                lambda: _record_acceptance(rt, parent_sid, step, when), f"on call {parent_sid}"
+            )
         except SQLAlchemyError:
             # Twilio's DialBridged still tells the caller's side; the officer is not kept waiting.
             log.exception("database failure recording the keypress on call %s", parent_sid)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hotline import conversation, observability, outbox, throttle
+from hotline import conversation, db, observability, outbox, throttle
 from hotline.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -104,18 +104,10 @@ def sms() -> Response:
 
 
 def _answer(rt, inbound: conversation.Inbound, sender_hash: str) -> list[str]:
-    """Run the turn; once more if the database dropped the connection it ran on (a restart).
-
-    The pool has been renewed by then and the failed turn rolled back, or it committed and the
-    second try answers from the log: either way the text is answered once.
-    """
-    try:
-        return conversation.handle_sms(rt, inbound, sender_hash=sender_hash)
-    except DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-        log.warning("database connection lost answering %s; trying once more", inbound.sid)
-        return conversation.handle_sms(rt, inbound, sender_hash=sender_hash)
+    """Run the turn; once more if the database dropped the connection it ran on (a restart)."""
+    return db.once_more_if_dropped(
+        lambda: conversation.handle_sms(rt, inbound, sender_hash=sender_hash), f"answering {inbound.sid}"
+    )
 
 
 @bp.post("/status")
@@ -127,10 +119,14 @@ def status() -> Response:
     state = form.get("MessageStatus") or form.get("CallStatus") or ""
     if sid and state:
         rt = runtime()
-        try:
+
+        def record() -> None:
             with rt.db.unit_of_work() as session:
                 outbox.record_status(session, sid=sid, status=state, error_code=form.get("ErrorCode"), rt=rt)
                 session.commit()
+
+        try:
+            db.once_more_if_dropped(record, f"recording status of {sid}")
         except SQLAlchemyError:
             log.exception("database failure recording status of %s", sid)
             return Response(status=503)

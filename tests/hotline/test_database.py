@@ -16,6 +16,8 @@ from hotline.db import Database, WriterQueue
 from hotline.runtime import runtime
 from models import Conversation, InboundMessage
 from models.clock import utcnow
+from tests.hotline.calls import Caller
+from tests.hotline.test_status_callback import delivery, queue_sent_message, status
 from tests.support import Twilio, hotline_config
 
 FORK = multiprocessing.get_context("fork")
@@ -162,29 +164,42 @@ def test_an_idle_connection_closed_by_the_server_is_replaced_before_use(postgres
         database.dispose()
 
 
-@pytest.mark.postgres
-def test_a_text_arriving_just_after_a_database_restart_is_answered_as_usual(postgres_url, caplog):
+def restart(url: str) -> None:
+    """Close every other connection to the database, as a restart of the server would."""
+    admin = db.make_engine(url)
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    admin.dispose()
+
+
+@pytest.fixture
+def on_postgres(postgres_url, monkeypatch):
+    """An app on PostgreSQL whose pooled connections are not pinged: a restart finds them in use."""
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)
     app = create_app(hotline_config(postgres_url, TESTING=True), environ={})
     rt = runtime(app)
     rt.db.create_all()
-    twilio = Twilio(app.test_client())
-    try:
-        welcome = twilio.text("hi")
-        admin = db.make_engine(postgres_url)
-        with admin.connect() as connection:  # every other connection to the database: a restart
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-        admin.dispose()
-        assert twilio.text("MENU") == welcome, "the menu again, not the service-unavailable text"
-        assert "trying once more" in caplog.text
-        with rt.db.reading() as session:
-            assert session.exec(select(Conversation)).one().version == 2
-    finally:
-        rt.db.dispose()
+    yield app
+    rt.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_text_arriving_just_after_a_database_restart_is_answered_as_usual(
+    on_postgres, postgres_url, caplog
+):
+    rt = runtime(on_postgres)
+    twilio = Twilio(on_postgres.test_client())
+    welcome = twilio.text("hi")
+    restart(postgres_url)
+    assert twilio.text("MENU") == welcome, "the menu again, not the service-unavailable text"
+    assert "trying once more" in caplog.text
+    with rt.db.reading() as session:
+        assert session.exec(select(Conversation)).one().version == 2
 
 
 def test_the_drivers_own_errors_come_out_as_sqlalchemys(database_url):
@@ -252,3 +267,23 @@ def test_a_driver_connection_left_unfit_is_not_lent_again(postgres_url):
             assert session.execute(text("SELECT pg_backend_pid()")).scalar() != first
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_call_step_just_after_a_database_restart_goes_on_as_usual(on_postgres, postgres_url, caplog):
+    rt = runtime(on_postgres)
+    caller = Caller(Twilio(on_postgres.test_client()), rt)
+    caller.start("1")
+    restart(postgres_url)
+    menu = caller.press("1")
+    assert "press 6" in menu.text, "the information menu, not the safe goodbye"
+    assert "trying once more" in caplog.text
+
+
+@pytest.mark.postgres
+def test_a_delivery_report_just_after_a_database_restart_is_recorded(on_postgres, postgres_url):
+    rt = runtime(on_postgres)
+    sid = queue_sent_message(rt)
+    restart(postgres_url)
+    assert status(Twilio(on_postgres.test_client()), sid, "delivered").status_code == 204
+    assert delivery(rt) == ("delivered", None)
