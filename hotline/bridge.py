@@ -79,12 +79,11 @@ def connect(dispatch_id: int) -> Response:
             number = rt.vault.open(found.contact_sealed) if found and found.contact_sealed else None
             return found, officer, number
 
+    call_sid = request.form.get("CallSid", "")
     try:
-        found, officer, number = once_more_if_dropped(
-            look, f"bridging call {request.form.get('CallSid', '')}"
-        )
+        found, officer, number = once_more_if_dropped(look, f"bridging call {call_sid}")
     except SQLAlchemyError:
-        log.exception("database failure bridging call %s", request.form.get("CallSid", ""))
+        log.exception("database failure bridging call %s", call_sid)
         found = officer = number = None
     ref = found.ref if found else "-"
     # Only the officer on the request, called by us, is connected (not a replayed URL).
@@ -92,7 +91,7 @@ def connect(dispatch_id: int) -> Response:
     if not (found and ours and number and found.status in dispatch.ASSIGNED):
         _say(rt, response, staff.render("bridge_closed", ref=ref))
         response.hangup()
-        log.info("bridge %s: not connected (call %s)", ref, request.form.get("CallSid", ""))
+        log.info("bridge %s: not connected (call %s)", ref, call_sid)
         return twiml(response)
     _say(rt, response, staff.render("bridge_intro", kind=found.kind, ref=ref))
     dial_participant(rt, response, number, action=rt.public_url(path_for(dispatch_id) + "/done"))

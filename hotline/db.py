@@ -244,18 +244,6 @@ class Database:
             yield session
 
     @contextmanager
-    def glance(self) -> Iterator[Session]:
-        """Open a session for reads that need no common snapshot, and so no transaction on
-        PostgreSQL (each statement is one round trip, with no BEGIN or ROLLBACK around it)."""
-        if self.is_sqlite:
-            with self.reading() as session:
-                yield session
-            return
-        engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-
-    @contextmanager
     def driver(self) -> Iterator[Any]:
         """Lend a pooled connection of the driver itself, each statement committing by itself.
 

@@ -158,8 +158,8 @@ def test_an_idle_connection_closed_by_the_server_is_replaced_before_use(postgres
         admin.dispose()
         with database.unit_of_work() as session:
             assert session.execute(text("SELECT pg_backend_pid()")).scalar() != first
-        with database.glance() as session:  # checked, and still free to read outside a transaction
-            assert session.execute(text("SELECT 1")).scalar() == 1
+        with database.driver() as connection:  # checked, and still free to read outside a transaction
+            assert connection.execute("SELECT 1").fetchone()[0] == 1
     finally:
         database.dispose()
 
