@@ -179,7 +179,7 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
         if not _write_plain_turn(rt, connection, values):
             log.info("turn %s: conversation %s changed meanwhile; locked path", inbound.sid, conversation.id)
             return None
-    log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
+    log.debug("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
     return texts
 
 
@@ -230,7 +230,7 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
     save_step(rt, conversation, step, now)
     session.add(conversation)
     log_reply(session, inbound.sid, conversation.id, rt.vault.seal(json.dumps(texts)), now)
-    log.info("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
+    log.debug("turn %s: conversation %s now %s", inbound.sid, conversation.id, step.state)
     return texts
 
 

@@ -39,6 +39,26 @@ def test_numbers_normalise_to_e164(raw, e164):
     assert normalise_phone(raw) == e164
 
 
+def test_north_american_e164_is_taken_as_it_is_only_where_phonenumbers_agrees():
+    """Twilio's senders skip the parse; what they skip to is what the parse gives."""
+    import random
+
+    import phonenumbers
+
+    def parsed(raw):
+        number = phonenumbers.parse(raw, None)
+        if not phonenumbers.is_possible_number(number):
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    chance = random.Random(4)
+    for _ in range(3000):
+        raw = "+1" + "".join(chance.choice("0123456789") for _ in range(10))
+        assert normalise_phone(raw) == parsed(raw), raw
+    for raw in ["+1８１６５５５０１４２", "+18165550142 ", "+181655501423", "+1816555014", "+44 20 7946 0958"]:
+        assert normalise_phone(raw) == parsed(raw.strip()), raw
+
+
 def test_pseudonym_is_stable_across_formats_and_keyed():
     ours = Pseudonyms("secret-a")
     assert ours.of("+18165550142") == ours.of("(816) 555-0142")

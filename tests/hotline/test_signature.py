@@ -145,3 +145,53 @@ def test_oversized_post_is_refused_before_parsing(client, rt):
     response = post(client, "/twilio/sms", params, sign("/twilio/sms", params))
     assert response.status_code == 413
     assert rows(rt) == (0, 0, 0)
+
+
+def test_signature_check_agrees_with_twilio_python():
+    """The hotline's check says yes exactly when twilio-python's RequestValidator does."""
+    import random
+
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    from hotline.webhooks import signed_by_twilio
+
+    token = "the-auth-token"
+    validator = RequestValidator(token)
+    chance = random.Random(8)
+    urls = [
+        "https://hotline.example.org/twilio/sms",
+        "https://hotline.example.org:443/twilio/sms",
+        "http://hotline.example.org/twilio/voice?step=menu&ref=R-12",
+        "http://127.0.0.1:8000/twilio/status",
+        "https://hotline.example.org/twilio/sms?",
+    ]
+    values = ["", " ", "hola, ¿dónde?", "a+b c&d=e", "😀", "+18165550100", "ACCEPT 1234", "x" * 300]
+    outcomes = []
+    for _ in range(400):
+        form = MultiDict(
+            [
+                (
+                    chance.choice(["Body", "From", "To", "MessageSid", "NumMedia", "Zz", "b"]),
+                    chance.choice(values),
+                )
+                for _ in range(chance.randrange(0, 8))
+            ]
+        )
+        url = chance.choice(urls)
+        signed_at = chance.choice(
+            [url, url.replace(".org/", ".org:443/"), url.replace(":443", ""), url + "x"]
+        )
+        signature = chance.choice(
+            [
+                validator.compute_signature(signed_at, form),
+                RequestValidator("another-token").compute_signature(url, form),
+                "",
+                "Ω" * 28,
+                validator.compute_signature(url, form)[:-1],
+            ]
+        )
+        expected = validator.validate(url, form, signature)
+        assert signed_by_twilio(token, url, form, signature) == expected, (url, signed_at, form)
+        outcomes.append(expected)
+    assert 20 < sum(outcomes) < 380, "both answers are tried, many times"

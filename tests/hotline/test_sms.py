@@ -147,3 +147,23 @@ def test_program_file_reask_limit_reaches_the_conversation(tmp_path, transport):
     desk = runtime(app).program.desk_phone
     assert desk in " ".join(twilio.text("purple")), "no re-ask allowed: the desk number at once"
     runtime(app).db.dispose()
+
+
+def test_written_out_twiml_is_what_twilio_python_makes(rt):
+    """The answer's TwiML, written by hand, is character for character MessagingResponse's."""
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from hotline.webhooks import messages
+
+    catalog_texts = [
+        rt.catalog.render(key, language) for language in ("en", "es") for key in rt.catalog.keys(language)
+    ]
+    assert len(catalog_texts) > 40
+    cases = [[], [""], ["a & <b> \"q\" 'x' é\n😀 ]]> &amp;"], catalog_texts, ["one", "two", ""]]
+    for texts in cases:
+        expected = MessagingResponse()
+        for text in texts:
+            expected.message(text)
+        response = messages(texts)
+        assert response.get_data(as_text=True) == str(expected)
+        assert response.mimetype == "text/xml"
