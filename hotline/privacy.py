@@ -10,16 +10,22 @@ the number and text it is sending).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 import phonenumbers
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 DEFAULT_REGION = "US"
 # A North American number already in E.164, as Twilio posts every sender: it is its own normal
@@ -60,41 +66,101 @@ class Pseudonyms:
 
 
 class Vault:
-    """Authenticated encryption with key rotation: the first key encrypts, every key decrypts."""
+    """Authenticated encryption with key rotation: the first key encrypts, every key decrypts.
+
+    The keys are Fernet keys (`hotline keys generate`); each gives an AES-256-GCM key through
+    HKDF-SHA256. A sealed text is the urlsafe base64 of
+
+        0x01 | key id (4 bytes) | nonce (12 random bytes) | AES-256-GCM ciphertext and tag
+
+    where the key id is the start of the SHA-256 of the AES key, so opening goes straight to the
+    right key, and the first 5 bytes are authenticated as associated data. Texts sealed as Fernet
+    tokens (a 0x80 first byte, "gAAAAA..." in base64) by earlier versions still open, and are not
+    current: `hotline keys rotate` re-seals them.
+    """
+
+    VERSION = b"\x01"  # never Fernet's 0x80, so the first byte tells the formats apart
+    INFO = b"hotline vault aes-256-gcm"
+    HEADER = 1 + 4  # version and key id, the associated data
+    NONCE = 12
+    TAG = 16
 
     def __init__(self, keys: str):
-        fernets = [Fernet(k.strip()) for k in keys.split(",") if k.strip()]
-        if not fernets:
+        listed = [k.strip() for k in keys.split(",") if k.strip()]
+        if not listed:
             raise ValueError("at least one encryption key is needed")
-        self._primary = fernets[0]
-        self._fernet = MultiFernet(fernets)
+        self._fernet = MultiFernet([Fernet(k) for k in listed])
+        self._ciphers: dict[bytes, AESGCM] = {}
+        for key in listed:
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=self.INFO)
+            secret = hkdf.derive(base64.urlsafe_b64decode(key))
+            header = self.VERSION + hashlib.sha256(secret).digest()[: self.HEADER - 1]
+            self._ciphers.setdefault(header, AESGCM(secret))
+        self._header = next(iter(self._ciphers))  # the first key's: a dict keeps its order
+        self._primary = self._ciphers[self._header]
 
     def seal(self, text: str | None) -> str | None:
         """Encrypt a text (None stays None)."""
         if text is None:
             return None
-        return self._fernet.encrypt(text.encode()).decode()
+        return self._seal(text.encode())
 
     def open(self, token: str | None) -> str | None:
         """Decrypt a sealed text; an unreadable token gives None rather than an error."""
         if token is None:
             return None
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._decrypt(token).decode()
         except InvalidToken:
             return None
 
     def is_current(self, token: str) -> bool:
         """Tell whether a sealed text is encrypted under the first (newest) key already."""
+        data = self._unbase64(token)
+        if data is None or data[: self.HEADER] != self._header:
+            return False
         try:
-            self._primary.decrypt(token.encode())
+            self._open_gcm(self._primary, data)
         except InvalidToken:
             return False
         return True
 
     def reseal(self, token: str) -> str:
         """Re-encrypt a sealed text under the first (newest) key; InvalidToken if no key reads it."""
-        return self._fernet.rotate(token.encode()).decode()
+        return self._seal(self._decrypt(token))
+
+    def _seal(self, plain: bytes) -> str:
+        nonce = os.urandom(self.NONCE)
+        sealed = self._primary.encrypt(nonce, plain, self._header)
+        return base64.urlsafe_b64encode(self._header + nonce + sealed).decode()
+
+    def _decrypt(self, token: str) -> bytes:
+        """Return the plaintext of a token of either format; InvalidToken if no key reads it."""
+        data = self._unbase64(token)
+        if data is None or data[:1] != self.VERSION:
+            # A Fernet token from before, or garbage, which Fernet refuses in the same way.
+            return self._fernet.decrypt(token.encode("ascii", "replace"))
+        cipher = self._ciphers.get(data[: self.HEADER])
+        if cipher is None:
+            raise InvalidToken
+        return self._open_gcm(cipher, data)
+
+    def _open_gcm(self, cipher: AESGCM, data: bytes) -> bytes:
+        if len(data) < self.HEADER + self.NONCE + self.TAG:
+            raise InvalidToken
+        nonce, sealed = data[self.HEADER : self.HEADER + self.NONCE], data[self.HEADER + self.NONCE :]
+        try:
+            return cipher.decrypt(nonce, sealed, data[: self.HEADER])
+        except InvalidTag:
+            raise InvalidToken from None
+
+    @staticmethod
+    def _unbase64(token: str) -> bytes | None:
+        """Return the bytes of a urlsafe base64 text, or None when it is not one."""
+        try:
+            return base64.b64decode(token, altchars=b"-_", validate=True)
+        except ValueError:  # binascii.Error, or a text that is not ASCII
+            return None
 
 
 # -- log hygiene -----------------------------------------------------------------------------

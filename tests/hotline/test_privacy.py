@@ -1,10 +1,11 @@
 """Numbers become pseudonyms, sealed texts stay sealed, logs carry no numbers, texts or places."""
 
+import base64
 import logging
 import re
 
 import pytest
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from hotline.privacy import (
     Pseudonyms,
@@ -147,6 +148,166 @@ def test_a_vault_knows_what_is_sealed_under_its_first_key():
 )
 def test_scrub_leaves_times_addresses_and_ids_readable(text):
     assert scrub(text) == text
+
+
+# -- the sealed format: AES-256-GCM, and Fernet tokens sealed before it still open ---------------
+
+
+def key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def fernet_sealed(keys: str, text: str) -> str:
+    """A token as sealed before the AES-256-GCM format, under the first of the keys."""
+    return MultiFernet([Fernet(k) for k in keys.split(",")]).encrypt(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "x", "QuikTrip, 291 & 3rd St", "Ünal Straße 4, café 🚗🆘", "línea\n\tdos\x00", "meet me " * 2000],
+    ids=["empty", "one", "ascii", "non-ascii", "controls", "long"],
+)
+def test_a_sealed_text_opens_as_it_was(text):
+    vault = Vault(key())
+    sealed = vault.seal(text)
+    assert isinstance(sealed, str) and "\n" not in sealed
+    assert vault.open(sealed) == text
+    assert vault.is_current(sealed)
+    assert not sealed.startswith("gAAAAA"), "never taken for a Fernet token"
+    assert base64.urlsafe_b64decode(sealed)[:1] == Vault.VERSION
+
+
+def test_none_stays_none():
+    vault = Vault(key())
+    assert vault.seal(None) is None and vault.open(None) is None
+
+
+def test_sealing_twice_gives_two_tokens_that_contain_nothing_of_the_text():
+    vault = Vault(key())
+    text = "behind the Casey's on Chipman, +18165550142"
+    first, second = vault.seal(text), vault.seal(text)
+    assert first != second, "a fresh nonce each time"
+    assert vault.open(first) == vault.open(second) == text
+    for sealed in (first, second):
+        raw = base64.urlsafe_b64decode(sealed)
+        for fragment in ("Casey", "Chipman", "5550142"):
+            assert fragment not in sealed and fragment.encode() not in raw
+
+
+def test_a_fernet_token_from_before_opens_is_not_current_and_reseals_into_the_new_format():
+    keys = key()
+    old = fernet_sealed(keys, "Ünal Straße 4 🚗")
+    vault = Vault(keys)
+    assert old.startswith("gAAAAA")
+    assert vault.open(old) == "Ünal Straße 4 🚗"
+    assert not vault.is_current(old), "rotation must move it to the new format"
+    resealed = vault.reseal(old)
+    assert not resealed.startswith("gAAAAA")
+    assert vault.is_current(resealed) and vault.open(resealed) == "Ünal Straße 4 🚗"
+    assert vault.open(fernet_sealed(keys, "")) == ""
+
+
+def test_fernet_tokens_under_any_listed_key_open_and_reseal_under_the_first():
+    old, new = key(), key()
+    sealed = fernet_sealed(old, "291 & 3rd")
+    both = Vault(f"{new},{old}")
+    assert both.open(sealed) == "291 & 3rd" and not both.is_current(sealed)
+    resealed = both.reseal(sealed)
+    assert Vault(new).open(resealed) == "291 & 3rd" and Vault(new).is_current(resealed)
+    assert Vault(new).open(sealed) is None
+
+
+def test_rotation_from_an_old_key_to_a_new_one():
+    old, new = key(), key()
+    sealed = Vault(old).seal("QuikTrip, 291 & 3rd St")
+    both = Vault(f"{new},{old}")
+    assert both.open(sealed) == "QuikTrip, 291 & 3rd St"
+    assert not both.is_current(sealed)
+    assert Vault(f"{old},{new}").is_current(sealed), "current means: under the first key"
+    resealed = both.reseal(sealed)
+    assert both.is_current(resealed) and resealed != sealed
+    assert both.reseal(resealed) != resealed, "resealing a current token is harmless"
+    assert Vault(new).open(resealed) == "QuikTrip, 291 & 3rd St"
+    assert Vault(new).open(sealed) is None and not Vault(new).is_current(sealed)
+    assert Vault(f" {new} , ,{old} ").open(sealed) == "QuikTrip, 291 & 3rd St", "spaces and gaps in the list"
+
+
+def test_a_key_listed_twice_changes_nothing():
+    only = key()
+    sealed = Vault(f"{only},{only}").seal("x")
+    assert Vault(only).open(sealed) == "x" and Vault(only).is_current(sealed)
+
+
+def test_no_listed_key_reads_it_reseal_raises_invalid_token():
+    vault = Vault(key())
+    for sealed in (Vault(key()).seal("elsewhere"), fernet_sealed(key(), "elsewhere"), "garbage", ""):
+        with pytest.raises(InvalidToken):
+            vault.reseal(sealed)
+
+
+def test_every_changed_byte_is_refused():
+    vault = Vault(key())
+    sealed = vault.seal("291 & 3rd")
+    raw = base64.urlsafe_b64decode(sealed)
+    for index in range(len(raw)):
+        for flip in (0x01, 0x80):
+            changed = bytearray(raw)
+            changed[index] ^= flip
+            token = base64.urlsafe_b64encode(bytes(changed)).decode()
+            assert vault.open(token) is None, (index, flip)
+            assert not vault.is_current(token), (index, flip)
+            with pytest.raises(InvalidToken):
+                vault.reseal(token)
+
+
+def test_a_token_with_the_header_of_another_key_is_refused():
+    """The header is authenticated: relabelling a token with another listed key's id opens nothing."""
+    first, second = key(), key()
+    vault = Vault(f"{first},{second}")
+    other = base64.urlsafe_b64decode(Vault(second).seal("x"))[: Vault.HEADER]
+    raw = base64.urlsafe_b64decode(vault.seal("x"))
+    assert vault.open(base64.urlsafe_b64encode(other + raw[Vault.HEADER :]).decode()) is None
+
+
+def test_truncated_and_extended_tokens_are_refused():
+    vault = Vault(key())
+    sealed = vault.seal("291 & 3rd")
+    raw = base64.urlsafe_b64decode(sealed)
+    for length in range(len(raw)):
+        token = base64.urlsafe_b64encode(raw[:length]).decode()
+        assert vault.open(token) is None and not vault.is_current(token), length
+    for cut in range(1, len(sealed)):
+        assert vault.open(sealed[:cut]) is None, cut
+    assert vault.open(base64.urlsafe_b64encode(raw + b"\x00").decode()) is None
+    assert vault.open(sealed + "AAAA") is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "x",
+        "====",
+        "not a token",
+        "gAAAAA",
+        "gAAAAABgarbage-garbage-garbage-garbage-garbage-garbage-garbage-garbage-garbage-garbage==",
+        "gAAAAA" + "A" * 94,
+        "AQ==",
+        "AQAAAAA=",
+        "A" * 64,
+        "AQ" + "A" * 62,
+        "\u00e9\u00e9\u00e9\u00e9",
+        "\ud800abc",
+        "🚗" * 20,
+        "gAAAAA-sealed-with-a-key-that-is-gone",
+    ],
+)
+def test_garbage_opens_as_none_and_never_raises(token):
+    vault = Vault(key())
+    assert vault.open(token) is None
+    assert not vault.is_current(token)
+    with pytest.raises(InvalidToken):
+        vault.reseal(token)
 
 
 # -- the log filter: every value a Twilio request posted is masked while it is answered -----------
