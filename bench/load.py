@@ -1,15 +1,19 @@
 """Load benchmark: the hotline under gunicorn beside a bare Flask baseline, in one run.
 
     make bench                      # SQLite, and PostgreSQL at 127.0.0.1:5432 when the server answers
-    .venv/bin/python bench/load.py --seconds 10 --connections 8 [--postgres URL] [--big 1000000]
+    .venv/bin/python bench/load.py --seconds 10 --connections 8 --rounds 3 [--postgres URL] [--big 1000000]
 
 Each scenario starts gunicorn with the Procfile's settings (gunicorn.conf.py, WEB_CONCURRENCY
 workers) on a loopback port and drives it with wrk (Debian package `wrk`) replaying pre-signed
-Twilio webhooks, every one with its own MessageSid, from many senders mid-conversation. Printed per
-scenario: throughput, p50/p99 latency, errors, peak RSS per web worker, and throughput as a ratio of
-the baseline (static TwiML under the same gunicorn settings). Then one line per target (the
-constants below): the measured value and "met" or "missed"; the exit status is 0 either way. The
-PostgreSQL database is created when the server answers without it. Loopback only; every run is bounded.
+Twilio webhooks, every one with its own MessageSid, from many senders mid-conversation. The
+scenarios take turns, round after round (baseline, then each SMS turn scenario), so a machine
+that speeds up or slows down during the run weighs on all of them alike. Printed per scenario:
+the median throughput over the rounds and its range, p50 (median) and p99 (worst round)
+latency, errors (all rounds), peak RSS per web worker, and the median throughput as a ratio of
+the baseline's (static TwiML under the same gunicorn settings). Then one line per target (the
+constants below): the measured value and "met" or "missed"; the exit status is 0 either way.
+PostgreSQL databases are created when the server answers without them. Loopback only; every
+run is bounded.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +64,35 @@ class Result:
     wrapped: bool
 
 
+@dataclass
+class Summary:
+    """A scenario over every round: median throughput and p50, worst p99, all errors, peak RSS."""
+
+    name: str
+    rps: float
+    low: float
+    high: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    peak_rss_mb: float
+    wrapped: bool
+
+    @classmethod
+    def of(cls, name: str, runs: list[Result]) -> Summary:
+        return cls(
+            name,
+            statistics.median(r.rps for r in runs),
+            min(r.rps for r in runs),
+            max(r.rps for r in runs),
+            statistics.median(r.p50_ms for r in runs),
+            max(r.p99_ms for r in runs),
+            sum(r.errors for r in runs),
+            max(r.peak_rss_mb for r in runs),
+            any(r.wrapped for r in runs),
+        )
+
+
 def signed_line(body: str, sender: str) -> str:
     """One pre-signed webhook: signature TAB form body."""
     params, signature = signed_sms(body, sender)
@@ -87,8 +121,8 @@ def prepare_database(url: str, stored: int, numbers: list[str]) -> None:
     db = runtime(app).db
     models.metadata.drop_all(db.engine)
     models.metadata.create_all(db.engine)
-    engine = create_engine(db.url)
-    with engine.begin() as conn:
+    engine = create_engine(db.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(
                 text(
@@ -98,7 +132,8 @@ def prepare_database(url: str, stored: int, numbers: list[str]) -> None:
                 ),
                 {"n": stored},
             )
-            conn.execute(text("ANALYZE conversation"))
+            # Done now rather than by autovacuum in the middle of a measurement.
+            conn.execute(text("VACUUM ANALYZE conversation"))
         else:
             conn.execute(
                 text(
@@ -109,6 +144,7 @@ def prepare_database(url: str, stored: int, numbers: list[str]) -> None:
                 ),
                 {"n": stored},
             )
+            conn.execute(text("ANALYZE"))
     engine.dispose()
     client = app.test_client()
     for number in numbers:
@@ -255,13 +291,13 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000, help="stored conversations, small case")
     parser.add_argument("--big", type=int, default=1_000_000, help="stored conversations, big case")
     parser.add_argument("--requests", type=int, default=60_000, help="pre-signed requests per scenario")
+    parser.add_argument("--rounds", type=int, default=3, help="times each scenario runs, taking turns")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/hotline_bench")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: sudo apt-get install wrk")
 
     numbers = senders(args.senders)
-    databases = []
     with tempfile.TemporaryDirectory() as folder:
         # The per-sender throttle would answer some turns with an empty reply and flatter the figures.
         from hotline.config import DEFAULT_PROGRAM
@@ -273,41 +309,54 @@ def main() -> None:
             )
         )
         SETTINGS["HOTLINE_PROGRAM"] = str(program)
-        databases.append(("SQLite", f"sqlite:///{folder}/bench.sqlite3"))
+        # (label, stored conversations, database URL): one database each, prepared before any round.
+        databases = [
+            ("SQLite", stored, f"sqlite:///{folder}/bench-{stored}.sqlite3")
+            for stored in (args.small, args.big)
+        ]
         reason = prepare_postgres(args.postgres)
         if reason is None:
-            databases.append(("PostgreSQL", args.postgres))
+            big_url = make_url(args.postgres)
+            big_url = big_url.set(database=f"{big_url.database}_big").render_as_string(hide_password=False)
+            databases += [("PostgreSQL", args.small, args.postgres), ("PostgreSQL", args.big, big_url)]
+            prepare_postgres(big_url)
         else:
             shown = make_url(args.postgres).render_as_string(hide_password=True)
             print(f"(PostgreSQL not answering at {shown}: {reason}; SQLite only)")
+        for _, stored, url in databases:
+            prepare_database(url, stored, numbers)
+        scenarios = [("baseline: static TwiML", "bench.baseline:app", {})] + [
+            (f"SMS turn, {label}, {stored:,} stored", "wsgi:app", {**SETTINGS, "DATABASE_URL": url})
+            for label, stored, url in databases
+        ]
         requests = Path(folder) / "requests.txt"
-        results = []
-        write_requests(requests, numbers, args.requests)
-        results.append(run_scenario("baseline: static TwiML", "bench.baseline:app", {}, requests, args))
-        for label, url in databases:
-            for stored in (args.small, args.big):
-                prepare_database(url, stored, numbers)
-                write_requests(requests, numbers, args.requests)
-                env = {**SETTINGS, "DATABASE_URL": url}
-                results.append(
-                    run_scenario(f"SMS turn, {label}, {stored:,} stored", "wsgi:app", env, requests, args)
-                )
-            if label == "SQLite":
-                worker_mb, import_s = worker_rss(env), import_seconds(env)
+        runs: dict[str, list[Result]] = {name: [] for name, _, _ in scenarios}
+        for round_ in range(args.rounds):
+            for name, target, env in scenarios:
+                write_requests(requests, numbers, args.requests)  # new MessageSids: real turns, not repeats
+                runs[name].append(run_scenario(name, target, env, requests, args))
+            print(
+                f"round {round_ + 1} of {args.rounds}: "
+                + ", ".join(f"{r[-1].rps:.0f}" for r in runs.values())
+            )
+        sqlite_env = scenarios[1][2]
+        worker_mb, import_s = worker_rss(sqlite_env), import_seconds(sqlite_env)
 
+    results = [Summary.of(name, found) for name, found in runs.items()]
     base = results[0].rps
     print(
         f"\n{args.workers} gunicorn workers, {args.connections} connections, {args.seconds} s each, "
-        f"{os.cpu_count()} cores"
+        f"{args.rounds} rounds, {os.cpu_count()} cores"
     )
     print(
-        f"{'scenario':<40} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'RSS MB':>7}"
+        f"{'scenario':<40} {'req/s':>8} {'range':>11} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'errors':>6} {'RSS MB':>7}"
     )
     for r in results:
         note = "  (requests wrapped: raise --requests)" if r.wrapped else ""
         print(
-            f"{r.name:<40} {r.rps:8.0f} {r.rps / base:6.2f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} "
-            f"{r.errors:6d} {r.peak_rss_mb:7.0f}{note}"
+            f"{r.name:<40} {r.rps:8.0f} {r.low:5.0f}-{r.high:<5.0f} {r.rps / base:6.2f} {r.p50_ms:7.2f} "
+            f"{r.p99_ms:7.2f} {r.errors:6d} {r.peak_rss_mb:7.0f}{note}"
         )
 
     turns = results[1:]
@@ -319,8 +368,9 @@ def main() -> None:
     def verdict(target: str, value: str, met: bool) -> None:
         print(f"{target:<62} {value:>8}  {'met' if met else 'missed'}")
 
+    labels = sorted({label for label, _, _ in databases}, key=lambda label: label != "SQLite")
     print()
-    for label, _ in databases:
+    for label in labels:
         ratio, goal = rps(label, args.small) / base, MIN_RATIO[label]
         verdict(
             f"SMS turn, {label}, {args.small:,} stored / baseline >= {goal}", f"{ratio:.2f}", ratio >= goal
@@ -329,7 +379,7 @@ def main() -> None:
     verdict(f"p99 of every SMS turn < {MAX_P99_MS} ms", f"{p99:.2f} ms", p99 < MAX_P99_MS)
     errors = max(r.errors for r in results)
     verdict(f"errors in every scenario <= {MAX_ERRORS}", str(errors), errors <= MAX_ERRORS)
-    for label, _ in databases:
+    for label in labels:
         ratio = rps(label, args.big) / rps(label, args.small)
         verdict(
             f"{label}, {args.big:,} / {args.small:,} stored >= {MIN_BIG_SMALL}",
