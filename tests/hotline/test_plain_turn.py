@@ -151,3 +151,33 @@ def test_an_accept_arriving_while_a_turn_decides_on_its_request_waits_for_it(rt,
     answered = time.monotonic()
     other.join(10)
     assert accepted and accepted[0] > answered - 0.1, "the ACCEPT waited for the turn to be written"
+
+
+def test_a_plain_turn_whose_log_row_fails_moves_nothing_and_leaves_no_transaction_open(rt, monkeypatch):
+    """The write's second half failing (the MessageSid logged under its feet) undoes the first: the
+    conversation stays where it was, the text is answered from the log, and the next text goes on."""
+    import dataclasses
+    import json
+
+    text(rt, "hi")
+    sid = "SM" + "d" * 32
+    with rt.db.unit_of_work() as session:
+        conversation.log_reply(session, sid, None, rt.vault.seal(json.dumps(["logged"])), utcnow())
+        session.commit()
+    look = conversation._look
+
+    def look_missing_the_log(*args):
+        return dataclasses.replace(look(*args), seen_id=None, reply_sealed=None)
+
+    monkeypatch.setattr(conversation, "_look", look_missing_the_log)
+    before = _stored(rt)
+    assert text(rt, "1", sid=sid) == ["logged"]
+    after = _stored(rt)
+    assert (after.state, after.version, after.data_sealed) == (
+        before.state,
+        before.version,
+        before.data_sealed,
+    )
+    monkeypatch.undo()
+    assert text(rt, "1")
+    assert _stored(rt).version == before.version + 1
