@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from twilio.request_validator import RequestValidator
 
 PUBLIC_URL = "https://hotline.example.org"
@@ -39,6 +41,21 @@ def signed_sms(body: str, sender: str) -> tuple[dict[str, str], str]:
         "NumMedia": "0",
     }
     return params, RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/twilio/sms", params)
+
+
+def create_database(url: str) -> str | None:
+    """Create the database `url` names if the server lacks it; return why the server did not answer."""
+    name = make_url(url).database
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        conn = server.connect()
+    except OperationalError as error:
+        return str(error.orig).strip().splitlines()[0]
+    with conn:
+        if name and not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f"CREATE DATABASE {server.dialect.identifier_preparer.quote_identifier(name)}"))
+    server.dispose()
+    return None
 
 
 def free_port() -> int:

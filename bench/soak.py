@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 
-from harness import PUBLIC_URL, TOKEN, children, free_port, rss_mb, settings  # noqa: E402
+from harness import PUBLIC_URL, TOKEN, children, create_database, free_port, rss_mb, settings  # noqa: E402
 
 SETTINGS = settings(HOTLINE_WORKER_POLL_SECONDS="0.2")
 SERGEANT = "+18165550100"
@@ -164,6 +164,10 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="hotline-soak-"))
     url = args.postgres or f"sqlite:///{folder / 'soak.sqlite3'}"
     if args.postgres:
+        reason = create_database(url)
+        if reason is not None:
+            print(f"PostgreSQL did not answer: {reason}")
+            return 1
         _empty(url)
     prepare(url)
     port = free_port()
