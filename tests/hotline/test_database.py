@@ -14,11 +14,14 @@ from sqlmodel import select
 from hotline import create_app, db
 from hotline.db import Database, WriterQueue
 from hotline.runtime import runtime
-from models import Conversation, InboundMessage
+from models import Conversation, DispatchEvent, InboundMessage
 from models.clock import utcnow
 from tests.hotline.calls import Caller
+from tests.hotline.dispatch_helpers import CHEN, add_roster, code_for, request_ride, the_dispatch
+from tests.hotline.dispatch_helpers import text as text_hotline
+from tests.hotline.test_relay import bridge_form, parse
 from tests.hotline.test_status_callback import delivery, queue_sent_message, status
-from tests.support import Twilio, hotline_config
+from tests.support import PARTICIPANT, Twilio, hotline_config
 
 FORK = multiprocessing.get_context("fork")
 
@@ -287,3 +290,28 @@ def test_a_delivery_report_just_after_a_database_restart_is_recorded(on_postgres
     restart(postgres_url)
     assert status(Twilio(on_postgres.test_client()), sid, "delivered").status_code == 204
     assert delivery(rt) == ("delivered", None)
+
+
+@pytest.mark.postgres
+def test_a_bridged_call_just_after_a_database_restart_connects_and_its_end_is_recorded(
+    on_postgres, postgres_url, caplog
+):
+    rt = runtime(on_postgres)
+    add_roster(rt)
+    request_ride(rt)
+    text_hotline(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
+    ride = the_dispatch(rt)
+    twilio = Twilio(on_postgres.test_client())
+    restart(postgres_url)
+    root = parse(twilio.post(f"/twilio/voice/bridge/{ride.id}", bridge_form(ride.id)))
+    assert root.find("Dial").find("Number").text == PARTICIPANT, "connected, not told the call is closed"
+    restart(postgres_url)
+    missed = bridge_form(ride.id, DialCallStatus="no-answer", DialCallDuration="0")
+    assert (
+        "did not answer"
+        in parse(twilio.post(f"/twilio/voice/bridge/{ride.id}/done", missed)).find("Say").text
+    )
+    with rt.db.reading() as session:
+        kinds = [event.kind for event in session.exec(select(DispatchEvent)).all()]
+    assert kinds.count("call_unanswered") == 1
+    assert caplog.text.count("trying once more") == 2
