@@ -275,8 +275,14 @@ INFO_CHOICES = {
     "cost": ("4", "cost", "price", "pay", "insurance", "free", "costo", "pagar", "gratis"),
     "residency": ("5", "resident", "residency", "live", "residente", "residencia", "vivo"),
     "privacy": ("6", "privacy", "private", "data", "privacidad", "privado", "datos"),
-    "back": ("0", "back", "volver", "atras", "regresar"),
+    "pickup": ("7", "pickup", "pick up", "who comes", "what car", "quien le recoge", "recoge", "auto"),
+    "treatment": ("8", "at treatment", "how long", "my phone", "pets", "en el tratamiento", "mascotas"),
+    "waiting": ("9", "while you wait", "waiting", "naloxone", "narcan", "mientras espera", "naloxona"),
+    "family": ("f", "family", "friend", "friends", "familia", "familiar", "amigo", "amiga", "amistades"),
+    "back": ("0", "back", "volver", "atras", "regresar", "inicio"),
 }
+# Topics that take two texts: what is kept, then what DELETE erases and what remains.
+FOLLOW_UP = {"privacy": "info.privacy.delete"}
 ANSWERS = {  # which screening state saves which answer
     "ask_safe": "safe",
     "ask_adult": "adult",
@@ -503,7 +509,10 @@ class Intake:
 
     def mark_topic(self) -> None:
         """Answer one program question and say how to go on."""
-        self.say(f"info.{read_choice(self.text, INFO_CHOICES)}")
+        topic = read_choice(self.text, INFO_CHOICES)
+        self.say(f"info.{topic}")
+        if topic in FOLLOW_UP:
+            self.say(FOLLOW_UP[topic])
         self.say("info.more")
 
     def mark_callback(self) -> None:
@@ -525,8 +534,9 @@ class Intake:
         self.say("weapons.safety")
 
     def mark_warrants(self) -> None:
-        """Give the honest warrant text."""
-        self.say("info.warrants")
+        """Give the honest warrant text; after a yes or not sure, say the officer will be told."""
+        worried = self.answers.get("warrant") in ("yes", "not_sure")
+        self.say("warrant.told" if worried else "info.warrants")
 
     def mark_sent(self) -> None:
         """Send the ride request."""
@@ -563,6 +573,7 @@ class Intake:
     def mark_privacy(self) -> None:
         """Say what is stored, for how long, who sees it, and how to erase it."""
         self.say("info.privacy")
+        self.say(FOLLOW_UP["privacy"])
         if self.state == "info":
             self.say("info.more")
 

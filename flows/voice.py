@@ -39,7 +39,7 @@ class Menu:
 YES_NO = Menu({"1": "yes", "2": "no"})
 MENUS: dict[str, Menu] = {
     "welcome": Menu({"1": "1", "2": "2", "3": TALK_NOW, "9": "menu"}),
-    "info": Menu({key: key for key in "0123456"}),
+    "info": Menu({key: key for key in "0123456789"} | {"*": "f"}),  # star: family and friends
     "ask_safe": YES_NO,
     "ask_adult": YES_NO,
     "ask_handover": YES_NO,

@@ -79,6 +79,7 @@ class Program:
     inbound_log_days: int
     voices: dict[str, dict[str, str]]
     sentence_facts: dict[str, dict[str, str]] = field(default_factory=dict)
+    serves_minors: bool = False  # [treatment] serves_minors: the partner line is given to under-18s
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: CallSettings = field(default_factory=CallSettings)
     limits: Limits = field(default_factory=Limits)
@@ -97,7 +98,13 @@ class Program:
         }
         for language, sentences in self.sentence_facts.items():
             for key, text in sentences.items():
-                facts.setdefault(key, {})[language] = text
+                value = facts.setdefault(key, {})
+                if isinstance(value, str):  # e.g. [facts.es] department: a Spanish form of a name
+                    value = facts[key] = {"en": value}
+                value[language] = text
+        if not self.serves_minors:
+            # Under-18s get the partner's line only when the program file says the partner serves them.
+            facts["minors_partner"] = ""
         return facts
 
 
@@ -132,13 +139,33 @@ def load_program(path: str | Path) -> Program:
             voices={lang: dict(v) for lang, v in raw.get("voice", {}).items() if isinstance(v, dict)},
             calls=_call_settings(raw.get("voice", {})),
             limits=_limits(raw.get("limits", {})),
-            sentence_facts={lang: dict(v) for lang, v in raw.get("facts", {}).items()},
+            serves_minors=_flag(treatment, "serves_minors"),
+            sentence_facts=_sentences(raw.get("facts", {}), raw.get("privacy", {})),
             texts={lang: dict(v) for lang, v in raw.get("texts", {}).items()},
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ConfigError(f"HOTLINE_PROGRAM: {path} is missing or has a wrong {error}.") from None
     _check(result, path)
     return result
+
+
+def _flag(table: dict[str, Any], name: str) -> bool:
+    """Read a true/false setting; anything else is a mistake, not a guess."""
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} (true or false)")
+    return value
+
+
+def _sentences(*tables: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Merge the per-language sentence tables ([facts.<lang>], [privacy.<lang>]) into one."""
+    merged: dict[str, dict[str, str]] = {}
+    for table in tables:
+        for language, sentences in table.items():
+            if not isinstance(sentences, dict):
+                raise ValueError(f"[{language}] (a table of sentences per language)")
+            merged.setdefault(language, {}).update({key: str(text) for key, text in sentences.items()})
+    return merged
 
 
 def _call_settings(voice: dict[str, Any]) -> CallSettings:
@@ -185,6 +212,10 @@ def _check(program: Program, path: str | Path) -> None:
                 f"HOTLINE_PROGRAM: voice {voice.get('voice')!r} with language "
                 f"{voice.get('language')!r} is not one the hotline allows ([voice.{language}])."
             )
+    for language in program.languages:
+        if not program.sentence_facts.get(language, {}).get("discreet_opener", "").strip():
+            # Updates nobody asked for open with it: without it a lock screen could out the person.
+            raise ConfigError(f"HOTLINE_PROGRAM: [privacy.{language}] discreet_opener is missing in {path}.")
     calls = program.calls
     if not (
         100 <= calls.max_say_chars <= 4000

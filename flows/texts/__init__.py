@@ -1,6 +1,15 @@
 """Participant texts: catalogs per language and SMS segment counting."""
 
-from .catalog import PLACEHOLDERS, Catalog, placeholders
+from .catalog import DISCREET_CHARS, PLACEHOLDERS, UNSOLICITED, Catalog, is_unsolicited, placeholders
 from .encoding import is_gsm, segments
 
-__all__ = ["PLACEHOLDERS", "Catalog", "is_gsm", "placeholders", "segments"]
+__all__ = [
+    "DISCREET_CHARS",
+    "PLACEHOLDERS",
+    "UNSOLICITED",
+    "Catalog",
+    "is_gsm",
+    "is_unsolicited",
+    "placeholders",
+    "segments",
+]

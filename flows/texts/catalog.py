@@ -1,7 +1,9 @@
 """Participant texts per language: the shipped catalogs, program overrides and facts."""
 
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from importlib import resources
 from string import Formatter
 
@@ -24,10 +26,30 @@ FACTS = frozenset(
         "crisis_line",
         "good_samaritan",
         "retention_days",
+        # Sentences a department sets per language in its program file (docs/program.md).
+        "discreet_opener",
+        "records_commitment",
+        "insurance",
+        "pickup",
+        "treatment_stay",
+        "minors_partner",
     }
 )
 ANSWER_PLACEHOLDERS = frozenset({"handover", "weapons", "warrant", "consent"})
 PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message"}
+
+# Texts a participant gets without having just asked for them (updates, relays, reminders): a
+# lock screen shows them to whoever holds the phone. Each opens with the program file's
+# {discreet_opener}, and nothing in its first DISCREET_CHARS characters may name the program,
+# the department, police, officers, drugs, treatment or overdoses. Keys are matched by prefix,
+# so a new "status.*" or "reminder.*" text is held to the rule the day it is added.
+UNSOLICITED = ("status.", "relay.from_officer", "welcome_back", "reminder.", "update.")
+DISCREET_CHARS = 40
+SENSITIVE = re.compile(
+    r"polic|officer|oficial|agente|sheriff|\bcops?\b|deputy|drug|droga|narc|heroin|fentanyl|opioid"
+    r"|treatment|tratamiento|rehab|overdos|sobredosis|amnest|amnist|warrant|arresto",
+    re.IGNORECASE,
+)
 
 
 def placeholders(template: str) -> set[str]:
@@ -87,13 +109,17 @@ class Catalog:
         values = self._values(language, params or {})
         for template in self._templates(key, language, channel):
             try:
-                return fill(template, values)
+                return tidy(fill(template, values))
             except ValueError:  # a malformed override ("{"): try the next candidate
                 continue
         return ""
 
     def problems(self, params: Mapping[str, str] | None = None, budget: int = 2) -> list[str]:
-        """Return what is wrong with the texts: unknown placeholders, over budget, not GSM-7."""
+        """Return what is wrong with the texts: unknown placeholders, over budget, not discreet.
+
+        English texts must be plain GSM-7; other languages may use accents (UCS-2) within the
+        same number of segments. Spoken lines (".voice") are not SMS and have no segment budget.
+        """
         found = []
         for language in self.languages:
             for key in self.keys(language):
@@ -105,14 +131,28 @@ class Catalog:
                     continue
                 if unknown:
                     found.append(f"{language} {key}: unknown {', '.join(sorted(unknown))}")
-                base, voice = key.removesuffix(VOICE), key.endswith(VOICE)
-                text = self.render(base, language, params, "voice" if voice else "sms")
+                if key.endswith(VOICE):
+                    continue
+                text = self.render(key, language, params)
                 encoding, count = segments(text)
                 if count > budget:
                     found.append(f"{language} {key}: {count} {encoding} segments")
-                elif encoding != "GSM-7":
+                elif encoding != "GSM-7" and language == FALLBACK:
                     found.append(f"{language} {key}: {encoding}, not GSM-7")
+                if is_unsolicited(key) and (word := self.indiscreet(text, language)):
+                    found.append(f"{language} {key}: {word!r} in its first {DISCREET_CHARS} characters")
         return found
+
+    def indiscreet(self, text: str, language: str) -> str:
+        """Return what outs the person in a text's first characters on a lock screen, or ""."""
+        head = text[:DISCREET_CHARS]
+        if match := SENSITIVE.search(head):
+            return match.group(0)
+        for name in ("program_name", "department"):
+            value = self._fact(self._facts.get(name, ""), language).strip()
+            if value and value.casefold() in head.casefold():
+                return value
+        return ""
 
     def _templates(self, key: str, language: str, channel: str) -> Iterator[str]:
         """Yield the candidate templates for a key, best first."""
@@ -125,14 +165,31 @@ class Catalog:
                         yield texts[name]
 
     def _values(self, language: str, params: Mapping[str, str]) -> dict[str, str]:
-        """Return the placeholder values: facts in this language, then the message's params."""
+        """Return the placeholder values: facts in this language, then the message's params.
+
+        A fact may itself use placeholders ("Update on your request {ref}:"): they are filled
+        once, from the other values, so a fact never expands into itself.
+        """
         values = {name: self._fact(value, language) for name, value in self._facts.items()}
         for name, value in params.items():
             if name in ANSWER_PLACEHOLDERS:
-                # Enum answers ("yes", "not_sure") are shown in the person's language.
-                value = self.render(f"answer.{value}", language) or str(value)
+                # Enum answers ("yes", "not_sure") are shown in the person's language: a phrase for
+                # this question where the language has one ("answer.weapons.no"), else the word.
+                value = self._answer(name, str(value), language)
             values[name] = str(value)
+        for name in FACTS & values.keys():
+            if "{" in values[name]:
+                # A malformed fact ("{") is shown as written.
+                with suppress(ValueError):
+                    values[name] = fill(values[name], {k: v for k, v in values.items() if k != name})
         return values
+
+    def _answer(self, name: str, value: str, language: str) -> str:
+        """Return how a language shows one enum answer to one question."""
+        for key in (f"answer.{name}.{value}", f"answer.{value}"):
+            if text := self.render(key, language):
+                return text
+        return value
 
     @staticmethod
     def _fact(value: Mapping[str, str] | str, language: str) -> str:
@@ -140,6 +197,16 @@ class Catalog:
         if isinstance(value, Mapping):
             return str(value.get(language, value.get(FALLBACK, "")))
         return str(value)
+
+
+def is_unsolicited(key: str) -> bool:
+    """Tell whether a text key is one a participant gets without having just asked (UNSOLICITED)."""
+    return key.removesuffix(VOICE).startswith(UNSOLICITED) and not key.endswith(VOICE)
+
+
+def tidy(text: str) -> str:
+    """Close the gap an empty fact leaves ("4357.  If" -> "4357. If"), never touching line breaks."""
+    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", text).replace(" \n", "\n").strip(" ")
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -117,8 +117,10 @@ EXPECTED = {
         "no": ("ask_warrant", "ask_warrant"),
         "two": ("ask_warrant", "ask_warrant"),
     },
+    # A yes or not sure is told the officer will know; a no still gets the honest warrant facts.
     "ask_warrant": {
-        kind: ("ask_place", "info.warrants") for kind in ("yes", "one", "no", "two", "unsure", "three")
+        **{kind: ("ask_place", "warrant.told") for kind in ("yes", "one", "unsure", "three")},
+        **{kind: ("ask_place", "info.warrants") for kind in ("no", "two")},
     },
     "ask_place": {
         "one": ("ask_consent", "ask_consent"),
@@ -559,6 +561,7 @@ STATUSES = ["waiting", "accepted", "arriving", "no_officer", "completed", "cance
 CONTEXTS = [{}, {"idle": True}] + [{"request": {"ref": "R7K2", "status": s}} for s in STATUSES]
 SAMPLES = sorted({text for table in INPUTS.values() for text in table.values()})
 SAMPLES += [text for text, _, _ in GLOBALS] + ["Walmart", "HQ", "17", "25", "4", "5", "6"]
+SAMPLES += ["7", "8", "9", "F"]  # pickup, at treatment, while you wait, family and friends
 
 
 def variants(state, language):
@@ -610,6 +613,8 @@ def test_every_reply_key_exists_and_every_text_is_used(journeys, catalog):
             "service_unavailable",
             "relay.from_officer",
         }
+        # Spanish phrases for answers ("answer.weapons.no") go into the confirm summary.
+        rendered_elsewhere |= {key for key in shipped if key.startswith("answer.")}
         assert shipped - rendered_elsewhere <= used, shipped - used
 
 
@@ -618,7 +623,7 @@ def test_unknown_request_status_is_not_reported_as_none():
     assert step.replies == [Reply("status.unknown", {"ref": "R7K2"})]
 
 
-ON_THE_WAY = {"en": ("on the way", "arriving"), "es": ("en camino", "llegando")}
+ON_THE_WAY = {"en": ("on the way", "arriving"), "es": ("en camino", "llega ahora")}
 
 
 @pytest.mark.parametrize("status", STATUSES)

@@ -178,7 +178,12 @@ def test_welcome_choices_read_digits_and_words(text, expected):
         ("0", "back"),
         ("zero", "back"),
         ("volver", "back"),
-        ("7", None),
+        ("7", "pickup"),
+        ("8", "treatment"),
+        ("9", "waiting"),
+        ("F", "family"),
+        ("my friend", "family"),
+        ("10", None),
     ],
 )
 def test_info_choices(text, expected):
