@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint format simulate outbox clean
+.PHONY: run test bench lint format simulate outbox texts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ simulate: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
+## texts: docs/texts.md, every participant text in both languages with its figures
+texts: $(STAMP)
+	$(BIN)/python -m hotline.texts_doc
 
 outbox: $(STAMP)
 	$(BIN)/hotline outbox

@@ -52,7 +52,7 @@ def test_a_ride_request_from_the_participant_phone_reaches_an_officer_who_accept
     code = re.search(r"ACCEPT (\d{4})", offer).group(1)
     client.post("/simulator/text", json={"officer_id": chen, "body": f"ACCEPT {code}"})
     texts, _ = inbox(client, after=seen, number="+18165550199")
-    assert any(re.search("accepted.*on the way", t) for t in texts), texts
+    assert any(re.search("said yes and is on the way", t) for t in texts), texts
 
 
 def test_the_simulator_only_takes_json_and_real_numbers(dev_app):

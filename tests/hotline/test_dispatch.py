@@ -59,9 +59,11 @@ def test_happy_path_from_yes_to_done_in(twilio, rt, transport):
     assert closed.contact_sealed is None, "the contact number is erased at close"
     to_participant = [s["body"] for s in transport.sent if s["to"] == PARTICIPANT]
     assert len(to_participant) == 3
-    assert "an officer accepted and is on the way" in to_participant[0]
+    assert "said yes and is on the way" in to_participant[0]
     assert "arriving now" in to_participant[1]
     assert "is closed" in to_participant[2]
+    for body in to_participant:  # updates nobody asked for: a lock screen shows no police words
+        assert body.startswith("Update on your request ") and "officer" not in body[:40].lower()
     to_sergeant = [s["body"] for s in transport.sent if s["to"] == SERGEANT]
     assert any("Ofc. Chen accepted" in b for b in to_sergeant)
     assert any("Ofc. Chen arrived" in b for b in to_sergeant)

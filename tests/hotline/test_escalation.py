@@ -65,8 +65,8 @@ def test_escalation_through_three_officers_to_the_sergeant(rt, transport):
     nobody = [s["body"] for s in transport.sent if s["to"] == SERGEANT and "nobody accepted" in s["body"]]
     assert len(nobody) == 1 and f"ASSIGN {ref}" in nobody[0]
     (fallback,) = [s["body"] for s in transport.sent if s["to"] == PARTICIPANT]
-    assert "no officer is free" in fallback and "24/7" in fallback
-    assert "no officer is free" in text(rt, "STATUS")[0]
+    assert "Nobody is free to come" in fallback and "24/7" in fallback
+    assert "Nobody is free to come" in text(rt, "STATUS")[0]
     assert [k for k, _ in events(rt)] == [
         "requested",
         "offered",
@@ -90,7 +90,7 @@ def test_nobody_on_duty_tells_the_sergeant_at_once(rt):
     request_ride(rt)
     assert the_dispatch(rt).status == "no_officer"
     assert any("nobody accepted" in b for b in texts_to(rt, SERGEANT))
-    assert "no officer is free" in texts_to(rt, PARTICIPANT)[0]
+    assert "Nobody is free to come" in texts_to(rt, PARTICIPANT)[0]
 
 
 @pytest.mark.parametrize("code", [30006, 21610, 21211, 21614])

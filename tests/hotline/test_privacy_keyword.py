@@ -45,34 +45,45 @@ def test_screening_answers_survive_a_privacy_question():
 def test_the_info_menu_still_reads_data_as_its_privacy_topic():
     """The word "data" is no global word, but in the info menu it picks topic 6, privacy."""
     step = handle("info", "data")
-    assert [reply.key for reply in step.replies] == ["info.privacy", "info.more"]
+    assert [reply.key for reply in step.replies] == ["info.privacy", "info.privacy.delete", "info.more"]
 
 
 def test_the_answer_keeps_each_promise_within_two_segments(rt):
-    """privacy.md P2, P3, P5, P6 and P7 in short: what, how long, who sees it, no investigation, DELETE."""
+    """privacy.md P2 to P7 in short: what, how long, where (Twilio too), who sees it, the records
+    commitment with its legal limit, what DELETE erases and what stays."""
     days = str(rt.program.message_days)
-    english = rt.catalog.render("info.privacy", "en")
-    spanish = rt.catalog.render("info.privacy", "es")
-    for text, words in (
+    for language, words, erase in (
         (
-            english,
-            [f"{days} days", "encrypted", "staff handling your request", "investigate or charge", "DELETE"],
+            "en",
+            [f"{days} days", "Twilio", "locked", "officer and sergeant", "investigate or charge", "court"],
+            ["DELETE", "erases your texts", "What stays", "yes or no answers", "Twilio keeps"],
         ),
-        (spanish, [f"{days} dias", "cifrado", "personal que la atiende", "investigar ni acusar", "BORRAR"]),
+        (
+            "es",
+            [f"{days} dias", "Twilio", "protegido", "el oficial y el sargento", "investigarle ni acusarle", "juez"],
+            ["BORRAR", "se borran sus mensajes", "Queda", "respuestas SI o NO", "Twilio guarda"],
+        ),
     ):
+        text = rt.catalog.render("info.privacy", language)
+        follow_up = rt.catalog.render("info.privacy.delete", language)
         for word in words:
             assert word in text, (word, text)
-        assert segments(text) in {("GSM-7", 1), ("GSM-7", 2)}, (len(text), text)
+        for word in erase:
+            assert word in follow_up, (word, follow_up)
+        for each in (text, follow_up):
+            assert segments(each)[1] <= 2, (len(each), each)
+        assert "never used" not in text and "all now" not in follow_up
 
 
 def test_privacy_by_text_message(twilio, rt):
     twilio.text("hi")
     twilio.text("2")
-    (reply,) = twilio.text("PRIVACY")
+    reply, erase = twilio.text("PRIVACY")
     assert reply == rt.catalog.render("info.privacy", "en")
+    assert erase == rt.catalog.render("info.privacy.delete", "en")
     (next_question,) = twilio.text("yes")
     assert next_question == rt.catalog.render("ask_adult", "en"), "the screening goes on where it was"
-    (spanish,) = twilio.text("privacidad")
+    spanish, _ = twilio.text("privacidad")
     assert spanish == rt.catalog.render("info.privacy", "es")
 
 

@@ -48,12 +48,13 @@ def test_msg_reaches_the_participant_from_the_hotline_and_their_reply_reaches_th
         s["body"] for s in transport.sent if s["to"] == PARTICIPANT and "grey Ford" in s["body"]
     ]
     assert to_participant == (
-        f"Safe Passage {accepted.ref}, your officer writes: I'm in a grey Ford at the pumps, 5 min"
+        f"Update on your request {accepted.ref}:\nNew message for you about your ride:\n"
+        "I'm in a grey Ford at the pumps, 5 min"
     )
     assert CHEN[2:] not in to_participant
 
     answer = twilio.text("ok I'm wearing a red jacket")
-    assert answer[0].startswith(f"Safe Passage request {accepted.ref}: we passed your message")
+    assert answer[0].startswith(f"Update on your request {accepted.ref}:\nWe passed your message on.")
     run_worker(rt)
     (to_officer,) = [s["body"] for s in transport.sent if s["to"] == CHEN and "red jacket" in s["body"]]
     assert to_officer == f"SAFE PASSAGE {accepted.ref}, the participant writes:\nok I'm wearing a red jacket"
@@ -105,7 +106,8 @@ def test_msg_limits(rt, accepted):
     assert text(rt, "MSG", CHEN)[0].startswith("Write the text after MSG")
     assert text(rt, "MSG " + "x" * 301, CHEN) == ["Too long for a text: keep MSG under 300 characters."]
     assert text(rt, f"MSG {accepted.ref} on my way", CHEN)[0].startswith("Sent")
-    assert texts_to(rt, PARTICIPANT)[-1] == f"Safe Passage {accepted.ref}, your officer writes: on my way"
+    relayed = f"Update on your request {accepted.ref}:\nNew message for you about your ride:\non my way"
+    assert texts_to(rt, PARTICIPANT)[-1] == relayed
 
 
 def test_after_the_ride_closes_texts_are_not_relayed(rt, accepted):

@@ -36,7 +36,7 @@ def test_a_call_prints_what_the_caller_hears_and_the_keys_pressed(env):
     output = call("1", "1", "3", "0")
     assert "hotline> If this is an emergency, hang up and dial 911." in output
     assert "keys> 1" in output and "Warrants, press 3." in output
-    assert "Outstanding warrants are still handled, not waived." in output
+    assert "A warrant is not waived. If you have one, you will be arrested on it." in output
     assert "(you hung up)" in output, "the input ran out: the caller hung up"
     assert "5557777" not in output.split("as +18165557777")[1]
 

@@ -18,7 +18,9 @@ KEYS = [
     ("welcome", "9", "menu"),
     ("welcome", "4", UNCLEAR),
     ("info", "0", "0"),
-    ("info", "7", UNCLEAR),
+    ("info", "7", "7"),  # pickup; 8 at treatment, 9 while you wait
+    ("info", "*", "f"),  # star: family and friends
+    ("info", "#", UNCLEAR),
     ("ask_safe", "1", "yes"),
     ("ask_safe", "2", "no"),
     ("ask_safe", "3", UNCLEAR),

@@ -48,7 +48,7 @@ def test_a_ride_by_phone_opens_one_dispatch_and_alerts_the_sergeant(
 ):
     caller = Caller(twilio, rt)
     consent = ride_by_phone(caller, language)
-    assert ("Press 1 for yes" if code == "en" else "Oprima 1 para si") in consent.text
+    assert ("Press 1 for yes" if code == "en" else "Oprima 1 para sí") in consent.text
     summary = caller.press("1")
     assert PLACE in summary.text, "the place is read back before anything is sent"
     done = caller.press("1")
@@ -165,7 +165,8 @@ def test_under_eighteen_is_pointed_elsewhere_then_hears_the_choices(twilio, rt):
     caller.start()
     caller.keys("2", "1")
     heard = caller.press("2")
-    assert "18 or older" in heard.said[0] and rt.program.crisis_line in heard.said[0]
+    assert "18+" in heard.said[0] and rt.program.crisis_line in heard.said[0]
+    assert "1-800-662-4357" in heard.said[0]
     assert heard.said[-1] == rt.catalog.render("call.menu", "en", channel="voice")
     assert caller.press("1").gather is not None, "the menu still works"
     assert dispatches(rt) == []
@@ -182,7 +183,8 @@ def test_the_warrant_answer_is_honest(twilio, rt):
     caller = Caller(twilio, rt)
     caller.start()
     heard = caller.keys(*SCREENING)
-    assert "not waived" in heard.text and "signature bond" in heard.text
+    assert "arrested on it" in heard.text and "signature bond" in heard.text
+    assert "officer who comes will be told" in heard.text
 
 
 @pytest.mark.parametrize("words", ["someone here is overdosing", "he is not breathing"])
