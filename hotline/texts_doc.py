@@ -117,7 +117,7 @@ def document(program: Program) -> str:
         "- A text message (SMS) may take at most **2 segments**. English stays in GSM-7 (160",
         "  characters for one segment, 153 each when split); a Spanish accent (á, í, ó, ú) makes a",
         "  message UCS-2 (70 characters, 67 each when split). Figures use the longest values a",
-        f"  message fills in: place \"{PARAMS['place']}\", every answer \"not sure\".",
+        f'  message fills in: place "{PARAMS["place"]}", every answer "not sure".',
         "- Keys ending in `.voice` are spoken on calls: no segment limit.",
         "- **Grade** is the Flesch-Kincaid reading level of the English text (aim: 6 or below).",
         "- **Unasked** texts reach a person who did not just write (ride updates, the officer's",

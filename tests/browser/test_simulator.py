@@ -35,7 +35,7 @@ def test_participant_texts_an_officer_accepts_and_the_participant_sees_on_the_wa
     )
     send(officer, f"ACCEPT {code}")
 
-    participant.locator(".bubble.in", has_text=re.compile("accepted.*on the way")).wait_for()
+    participant.locator(".bubble.in", has_text=re.compile("said yes and is on the way")).wait_for()
     page.screenshot(path=str(dev_server.shots / "simulator.png"), full_page=True)
     assert "+18165550101" not in page.locator("main").inner_text(), "staff numbers stay hidden"
 

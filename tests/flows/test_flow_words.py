@@ -64,7 +64,8 @@ def test_unasked_texts_are_discreet_on_a_lock_screen(language, key):
 def test_the_relayed_words_start_after_the_discreet_part():
     catalog = Catalog(facts=LONGEST)
     for language in ("en", "es"):
-        text = catalog.render("relay.from_officer", language, {"ref": "R7K2", "message": "Officer here, police car"})
+        params = {"ref": "R7K2", "message": "Officer here, police car"}
+        text = catalog.render("relay.from_officer", language, params)
         assert text.index("Officer here") >= DISCREET_CHARS, text
         assert catalog.indiscreet(text, language) == ""
 

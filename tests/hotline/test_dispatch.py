@@ -90,7 +90,8 @@ def test_spanish_participant_is_told_in_spanish(rt, transport):
     text(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
     run_worker(rt)
     (update,) = [s["body"] for s in transport.sent if s["to"] == PARTICIPANT]
-    assert "un oficial ha aceptado y va en camino" in update
+    assert update.startswith("Aviso sobre su solicitud ")
+    assert "alguien la ha aceptado y va en camino" in update
 
 
 def test_without_consent_the_participant_gets_no_texts(rt, transport):

@@ -60,7 +60,7 @@ def test_the_answer_keeps_each_promise_within_two_segments(rt):
         ),
         (
             "es",
-            [f"{days} dias", "Twilio", "protegido", "el oficial y el sargento", "investigarle ni acusarle", "juez"],
+            [f"{days} dias", "Twilio", "protegido", "el oficial y el sargento", "investigarle ni", "juez"],
             ["BORRAR", "se borran sus mensajes", "Queda", "respuestas SI o NO", "Twilio guarda"],
         ),
     ):

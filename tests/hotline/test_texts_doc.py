@@ -55,7 +55,8 @@ def test_the_reading_level_tells_hard_from_plain():
     hard = "Outstanding warrants are adjudicated notwithstanding any voluntary rehabilitation assessment."
     assert texts_doc.grade(hard) > 12
     assert texts_doc.grade("Are you safe right now? Reply YES or NO.") < 4
-    assert texts_doc.grade("1 What happens\n2 What to bring") == texts_doc.grade("1 What happens. 2 What to bring.")
+    menu = texts_doc.grade("1 What happens\n2 What to bring")
+    assert menu == texts_doc.grade("1 What happens. 2 What to bring.")
 
 
 # ---- the program file's wording settings -----------------------------------------------------
@@ -64,14 +65,16 @@ def test_the_reading_level_tells_hard_from_plain():
 def test_the_shipped_program_file_states_its_wording_and_fits():
     program = load_program(DEFAULT_PROGRAM)
     facts = program.facts()
-    assert facts["discreet_opener"] == {"en": "Update on your request {ref}:", "es": "Aviso sobre su solicitud {ref}:"}
-    assert facts["department"]["es"] == "Policía de Lee's Summit" and facts["department"]["en"] == program.department
+    opener = {"en": "Update on your request {ref}:", "es": "Aviso sobre su solicitud {ref}:"}
+    assert facts["discreet_opener"] == opener
+    assert facts["department"] == {"en": program.department, "es": "Policía de Lee's Summit"}
     assert program.serves_minors is False and facts["minors_partner"] == ""
     for name in ("records_commitment", "insurance", "pickup", "treatment_stay"):
         assert set(facts[name]) == {"en", "es"}, name
     catalog = texts_doc.catalog_for(program)
     assert catalog.problems(texts_doc.PARAMS) == []
-    assert "(816) 966-0900" not in catalog.render("under_age", "en")  # the partner is not said to serve minors
+    # The shipped file does not say the partner serves minors: under-18s do not get its line.
+    assert "(816) 966-0900" not in catalog.render("under_age", "en")
 
 
 def test_a_partner_that_serves_minors_is_named_to_under_18s(tmp_path):
@@ -132,7 +135,9 @@ def test_every_text_the_service_sends_unasked_is_declared_unsolicited():
 
 def test_the_discreet_rule_holds_for_what_the_service_sends():
     catalog = texts_doc.catalog_for(load_program(DEFAULT_PROGRAM))
-    for key in ("status.accepted", "status.arriving", "status.no_officer", "status.completed", "status.cancelled"):
+    for key in [
+        f"status.{status}" for status in ("accepted", "arriving", "no_officer", "completed", "cancelled")
+    ]:
         for language in ("en", "es"):
             text = catalog.render(key, language, {"ref": "R7K2"})
             assert catalog.indiscreet(text, language) == "", text
