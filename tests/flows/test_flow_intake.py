@@ -623,7 +623,7 @@ def test_unknown_request_status_is_not_reported_as_none():
     assert step.replies == [Reply("status.unknown", {"ref": "R7K2"})]
 
 
-ON_THE_WAY = {"en": ("on the way", "arriving"), "es": ("en camino", "llegan ahora")}
+ON_THE_WAY = {"en": ("on the way", "arriving"), "es": ("en camino", "casi llegan")}
 
 
 @pytest.mark.parametrize("status", STATUSES)
