@@ -258,15 +258,16 @@ def offer_next(session: Session, rt: Runtime, dispatch: Dispatch, *, now: dateti
     if _open_offers(session, dispatch):
         return None  # someone still holds a live offer: one at a time
     had = set(session.exec(select(Offer.officer_id).where(Offer.dispatch_id == dispatch.id)).all())
-    for officer in roster.on_duty_officers(session):
-        if officer.id not in had:
-            offer(session, rt, dispatch, officer, now=now)
-            return _open_offers(session, dispatch)[-1]
-    _exhaust(session, rt, dispatch, now=now)
+    officer = roster.next_free(session, exclude=had)
+    if officer is not None:
+        offer(session, rt, dispatch, officer, now=now)
+        return _open_offers(session, dispatch)[-1]
+    # Told at once only if an officer was asked: a first "nobody on duty" is the flow's answer.
+    _exhaust(session, rt, dispatch, now=now, tell=bool(had) or dispatch.channel != "sms")
     return None
 
 
-def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime) -> None:
+def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime, tell: bool = True) -> None:
     """Nobody (left) accepted: the sergeant can ASSIGN, the participant hears the truth."""
     if dispatch.status == "no_officer":
         return
@@ -279,7 +280,8 @@ def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime
         "nobody_accepted", ref=dispatch.ref, time=staff.local_time(now, rt.program.timezone), on_duty=names
     )
     alert_sergeants(session, rt, text, dispatch=dispatch, dedupe=f"no_officer:{dispatch.ref}")
-    tell_participant(session, rt, dispatch, "status.no_officer")
+    if tell:
+        tell_participant(session, rt, dispatch, "status.no_officer")
     log.info("dispatch %s: nobody accepted", dispatch.ref)
 
 
