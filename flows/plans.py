@@ -30,7 +30,9 @@ SELF_CUES = (
     "me estoy muriendo",
     "me voy a desmayar",
 )
-OTHER_WORDS = frozenset({"he", "she", "they", "hes", "shes", "theyre", "friend", "someone", "el", "ella", "alguien"})
+OTHER_WORDS = frozenset(
+    {"he", "she", "they", "hes", "shes", "theyre", "friend", "someone", "el", "ella", "alguien"}
+)
 
 # A new place needs a cue that says so, or an address-like number and street: ordinary
 # chatter ("im ok", "at home soon?") must not move an officer.

@@ -171,12 +171,23 @@ def open_request(
             consent="yes" if consent else "no",
         )
     else:
-        text = staff.render("callback_requested", ref=dispatch.ref, time=when)
+        text = staff.render(
+            "callback_requested",
+            ref=dispatch.ref,
+            time=when,
+            when=when_of(rt, dispatch),
+            language=staff.language(dispatch.language),
+        )
     alert_sergeants(session, rt, text, dispatch=dispatch, dedupe=f"requested:{dispatch.ref}")
     if kind == "ride":
         offer_next(session, rt, dispatch, now=now)
     log.info("dispatch %s (%s) opened for conversation %s", dispatch.ref, kind, conversation.id)
     return dispatch
+
+
+def when_of(rt: Runtime, dispatch: Dispatch) -> str:
+    """Return when a call-back is safe, in the participant's words (sealed like a place)."""
+    return rt.vault.open(dispatch.place_sealed) or staff.render("callback_when_any")
 
 
 def place_of(rt: Runtime, dispatch: Dispatch) -> str:
@@ -226,6 +237,7 @@ def offer(session: Session, rt: Runtime, dispatch: Dispatch, officer: Officer, *
         handover=staff.answer(dispatch.handover),
         weapons=staff.answer(dispatch.weapons),
         warrant=staff.answer(dispatch.warrant),
+        language=staff.language(dispatch.language),
         code=code,
         expires=staff.local_time(deadline, rt.program.timezone),
     )
@@ -592,18 +604,23 @@ def assign(
                 by=by,
             )
             tell_officer(session, rt, before, text, dispatch=dispatch, purpose="notice")
-    text = staff.render(
-        "assigned_to_you",
-        kind=dispatch.kind,
-        ref=dispatch.ref,
-        by=by,
-        time=staff.local_time(now, rt.program.timezone),
-        place=place_of(rt, dispatch),
-        handover=staff.answer(dispatch.handover),
-        weapons=staff.answer(dispatch.weapons),
-    )
-    tell_officer(session, rt, officer, text, dispatch=dispatch, purpose="assigned")
-    tell_participant(session, rt, dispatch, "status.accepted")
+    details = {"ref": dispatch.ref, "by": by, "time": staff.local_time(now, rt.program.timezone)}
+    details["language"] = staff.language(dispatch.language)
+    if dispatch.kind == "callback":  # a call to make, not a ride: nobody is "on the way"
+        text = staff.render("assigned_callback", when=when_of(rt, dispatch), **details)
+    else:
+        text = staff.render(
+            "assigned_to_you",
+            kind=staff.kind(dispatch.kind),
+            place=place_of(rt, dispatch),
+            handover=staff.answer(dispatch.handover),
+            weapons=staff.answer(dispatch.weapons),
+            **details,
+        )
+    if actor != actor_of(officer):  # a sergeant who takes a call-back to make the call knows
+        tell_officer(session, rt, officer, text, dispatch=dispatch, purpose="assigned")
+    if dispatch.kind != "callback":
+        tell_participant(session, rt, dispatch, "status.accepted")
     log.info("dispatch %s assigned to officer %s by %s", dispatch.ref, officer.id, actor.split(":")[0])
 
 

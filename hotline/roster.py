@@ -128,9 +128,8 @@ def next_free(session: Session, *, exclude: set[int] | frozenset[int] = frozense
     if not candidates:
         return None
     ids = [o.id for o in candidates]
-    offered = set(
-        session.exec(select(Offer.officer_id).where(col(Offer.officer_id).in_(ids), Offer.status == "open")).all()
-    )
+    open_offers = select(Offer.officer_id).where(col(Offer.officer_id).in_(ids), Offer.status == "open")
+    offered = set(session.exec(open_offers).all())
     riding = set(
         session.exec(
             select(Dispatch.officer_id).where(
