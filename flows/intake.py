@@ -21,7 +21,7 @@ from .intents import (
     read_folded_command,
     read_place,
 )
-from .plans import CRISIS_CHOICES, is_about_self, is_changed_mind, read_new_place
+from .plans import CRISIS_CHOICES, is_about_self, is_changed_mind, is_plain_yes, read_new_place
 from .turn import Effect, Event, Reply, Step
 
 SCREENING = [
@@ -325,7 +325,7 @@ TRANSITIONS += [
         "trigger": "answer_delete",
         "source": ANY,
         "dest": "welcome",
-        "conditions": "is_yes",
+        "conditions": "is_plain_yes",
         "after": "mark_deleted",
     },
     {"trigger": "answer_delete", "source": ANY, "dest": None, "after": "mark_delete_kept"},
@@ -535,6 +535,10 @@ class Intake:
             and self.request.get("status") in RELAYED
             and self.request.get("relay", True) is not False
         )
+
+    def is_plain_yes(self) -> bool:
+        """Tell whether the person plainly said YES (what erasing everything needs)."""
+        return is_plain_yes(self.text)
 
     def is_sms(self) -> bool:
         """Tell whether the message came by text (calls keep their own, spoken paths)."""

@@ -102,3 +102,13 @@ def read_new_place(raw: str) -> str | None:
 def is_changed_mind(text: str) -> bool:
     """Tell whether a normalised text says the person no longer wants the request."""
     return contains_any(text, CHANGED_MIND)
+
+
+# Erasing everything and cancelling a ride is not undone: only a plain YES (SI) confirms it.
+_CONFIRM_WORDS = frozenset({"yes", "y", "si", "delete", "erase", "borrar", "borra", "please", "por", "favor"})
+
+
+def is_plain_yes(text: str) -> bool:
+    """Tell whether a normalised text is a plain YES ("yes", "si", "yes delete"), not "ok" or "sure"."""
+    words = text.split()
+    return bool(words) and set(words) <= _CONFIRM_WORDS and bool({"yes", "y", "si"} & set(words))
