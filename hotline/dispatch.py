@@ -169,6 +169,7 @@ def open_request(
             weapons=staff.answer(answers.get("weapons")),
             warrant=staff.answer(answers.get("warrant")),
             consent="yes" if consent else "no",
+            language=staff.language(language),
         )
     else:
         text = staff.render(
@@ -275,11 +276,11 @@ def offer_next(session: Session, rt: Runtime, dispatch: Dispatch, *, now: dateti
         offer(session, rt, dispatch, officer, now=now)
         return _open_offers(session, dispatch)[-1]
     # Told at once only if an officer was asked: a first "nobody on duty" is the flow's answer.
-    _exhaust(session, rt, dispatch, now=now, tell=bool(had) or dispatch.channel != "sms")
+    _exhaust(session, rt, dispatch, now=now, asked=bool(had))
     return None
 
 
-def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime, tell: bool = True) -> None:
+def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime, asked: bool = True) -> None:
     """Nobody (left) accepted: the sergeant can ASSIGN, the participant hears the truth."""
     if dispatch.status == "no_officer":
         return
@@ -288,11 +289,10 @@ def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime
     session.add(dispatch)
     record(session, dispatch, "no_officer", "system", now)
     names = ", ".join(o.name for o in roster.on_duty_officers(session)) or "nobody"
-    text = staff.render(
-        "nobody_accepted", ref=dispatch.ref, time=staff.local_time(now, rt.program.timezone), on_duty=names
-    )
+    key = "nobody_accepted" if asked else "nobody_on_duty"
+    text = staff.render(key, ref=dispatch.ref, time=staff.local_time(now, rt.program.timezone), on_duty=names)
     alert_sergeants(session, rt, text, dispatch=dispatch, dedupe=f"no_officer:{dispatch.ref}")
-    if tell:
+    if asked or dispatch.channel != "sms":  # nobody asked: the answer to the text said so first
         tell_participant(session, rt, dispatch, "status.no_officer")
     log.info("dispatch %s: nobody accepted", dispatch.ref)
 

@@ -89,7 +89,7 @@ def test_nobody_on_duty_tells_the_sergeant_at_once(rt):
     add_roster(rt, officers=())
     answer = request_ride(rt)
     assert the_dispatch(rt).status == "no_officer"
-    assert any("nobody accepted" in b for b in texts_to(rt, SERGEANT))
+    assert any("no officer is on duty" in b for b in texts_to(rt, SERGEANT))
     assert answer == [rt.catalog.render("request.sent.nobody", "en")], "said first, in the answer"
     assert texts_to(rt, PARTICIPANT) == [], "not said again by a later text"
 
