@@ -40,11 +40,13 @@ def danger(
     told = officers_concerned(session, request)
     for officer, holds_offer in told:
         key = f"offered_{reason}" if holds_offer else f"officer_{reason}"
+        if request.kind == "callback":  # nobody is driving there: a call is what they can do
+            key = "call_alert"
         dispatch.tell_officer(
             session,
             rt,
             officer,
-            staff.render(key, ref=request.ref),
+            staff.render(key, ref=request.ref, what=staff.render(f"what_{reason}")),
             dispatch=request,
             purpose="alert",
         )

@@ -213,6 +213,18 @@ def test_assigning_a_callback_never_tells_the_participant_an_officer_is_on_the_w
     assert text(rt, "DONE RIDE", CHEN)[0] == f"{request.ref} closed: RIDE. Thank you."
 
 
+def test_danger_words_during_an_assigned_callback_ask_for_a_call_not_a_drive(rt):
+    add_roster(rt)
+    for body in ["hi", "3", "now"]:
+        text(rt, body)
+    request = the_dispatch(rt)
+    text(rt, f"ASSIGN {request.ref} Chen", SERGEANT)
+    text(rt, "overdose")
+    (alert,) = [b for b in texts_to(rt, CHEN) if "alert" in b]
+    assert f"CALL {request.ref}" in alert and "Go now" not in alert and "ride" not in alert
+    assert any(f"call-back {request.ref}" in b for b in texts_to(rt, SERGEANT) if "alert" in b)
+
+
 def test_the_board_calls_back_and_offers_call_outcomes(twilio, client, rt, transport):
     add_roster(rt)
     add_accounts(rt)
