@@ -352,6 +352,29 @@ TRANSITIONS += [
         "conditions": "is_blank",
         "after": "mark_callback_reask",
     },
+    # A menu number is a new choice, not a time to call ("3" again: ask when, again).
+    {
+        "trigger": "answer_callback",
+        "source": "welcome",
+        "dest": "info",
+        "conditions": "is_info_choice",
+        "after": ["save_no_pending", "mark_prompt"],
+    },
+    {
+        "trigger": "answer_callback",
+        "source": "welcome",
+        "dest": "ask_safe",
+        "conditions": "is_ride_choice",
+        "unless": "has_open_request",
+        "after": ["save_no_pending", "mark_prompt"],
+    },
+    {
+        "trigger": "answer_callback",
+        "source": ANY,
+        "dest": None,
+        "conditions": "is_officer_choice",
+        "after": "mark_callback_reask",
+    },
     {
         "trigger": "answer_callback",
         "source": ANY,
@@ -790,6 +813,10 @@ class Intake:
         """Anything but YES: the request stays open."""
         self.pending = None
         self.say("cancel.kept", ref=self.ref())
+
+    def save_no_pending(self) -> None:
+        """Leave the paused moment: the message was a new choice."""
+        self.pending = None
 
     def mark_callback_reask(self) -> None:
         """Ask again whether and when it is safe to call."""

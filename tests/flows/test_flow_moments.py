@@ -238,6 +238,15 @@ def test_a_callback_asks_whether_and_when_it_is_safe_to_call():
     assert anytime.effects == [Effect("request_callback", {"when": ""})]
 
 
+@pytest.mark.parametrize(("text", "state", "key"), [("2", "ask_safe", "ask_safe"), ("1", "info", "info")])
+def test_a_menu_number_at_the_callback_question_is_a_new_choice(text, state, key):
+    moved = then(send("welcome", "3"), text)
+    assert (moved.state, keys(moved), moved.effects) == (state, [key], [])
+    assert "pending" not in moved.data
+    again = then(send("welcome", "3"), "3")
+    assert (keys(again), again.effects) == (["callback.ask"], [])
+
+
 @pytest.mark.parametrize("status", ["waiting", "offered", "accepted", "arriving", "no_officer"])
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_a_callback_status_never_calls_it_a_ride(status, language, catalog):
