@@ -597,7 +597,7 @@ def assign(
         before = session.get(Officer, previous)
         if before is not None:
             text = staff.render(
-                "assignment_ended",
+                "assignment_ended_call" if dispatch.kind == "callback" else "assignment_ended",
                 ref=dispatch.ref,
                 status="reassigned",
                 time=staff.local_time(now, rt.program.timezone),
@@ -670,7 +670,11 @@ def close(
     assigned = session.get(Officer, dispatch.officer_id) if dispatch.officer_id else None
     if assigned is not None and actor != actor_of(assigned):
         text = staff.render(
-            "assignment_ended", ref=dispatch.ref, status=status, time=when, by=actor_name(session, actor)
+            "assignment_ended_call" if dispatch.kind == "callback" else "assignment_ended",
+            ref=dispatch.ref,
+            status=status,
+            time=when,
+            by=actor_name(session, actor),
         )
         tell_officer(session, rt, assigned, text, dispatch=dispatch, purpose="notice")
     if actor != "participant":

@@ -4,6 +4,7 @@ to end, the participant's language on offers, and a free officer before a busy o
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ElementTree
 
 from sqlalchemy import text as sql
@@ -223,6 +224,25 @@ def test_danger_words_during_an_assigned_callback_ask_for_a_call_not_a_drive(rt)
     (alert,) = [b for b in texts_to(rt, CHEN) if "alert" in b]
     assert f"CALL {request.ref}" in alert and "Go now" not in alert and "ride" not in alert
     assert any(f"call-back {request.ref}" in b for b in texts_to(rt, SERGEANT) if "alert" in b)
+
+
+def test_a_callback_time_and_a_new_place_never_reach_the_logs(rt, caplog):
+    add_roster(rt)
+    with caplog.at_level(logging.DEBUG):
+        for body in ["hi", "3", "after 5pm tonight"]:
+            text(rt, body)
+        request = the_dispatch(rt)
+        text(rt, f"CALL {request.ref}", SERGEANT)
+        text(rt, f"ASSIGN {request.ref} Chen", SERGEANT)
+        run_worker(rt)
+        request_ride(rt, sender=OTHER)
+        text(rt, "actually im at the walgreens across the street now", OTHER)
+        text(rt, "yes", OTHER)
+        run_worker(rt)
+    assert any("call-back" in b and "no longer need to call" in b for b in texts_to(rt, SERGEANT))
+    logged = caplog.text.lower()
+    assert "after 5pm" not in logged and "walgreens" not in logged
+    assert PARTICIPANT[2:] not in logged and OTHER[2:] not in logged
 
 
 def test_the_board_calls_back_and_offers_call_outcomes(twilio, client, rt, transport):
