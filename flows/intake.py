@@ -10,6 +10,7 @@ from typing import Any
 
 from .flow import Flow
 from .intents import (
+    clean_place,
     clean_text,
     is_blank,
     is_spanish,
@@ -20,6 +21,7 @@ from .intents import (
     read_folded_command,
     read_place,
 )
+from .plans import CRISIS_CHOICES, is_about_self, is_changed_mind, is_plain_yes, read_new_place
 from .turn import Effect, Event, Reply, Step
 
 SCREENING = [
@@ -70,6 +72,13 @@ TRANSITIONS = [
     },
     {"trigger": "opt_out", "source": ANY, "dest": "welcome", "after": "mark_opt_out"},
     {"trigger": "menu", "source": ANY, "dest": "welcome", "after": "mark_prompt"},
+    {
+        "trigger": "delete",
+        "source": ANY,
+        "dest": None,
+        "conditions": ["has_open_request", "is_sms"],
+        "after": "mark_delete_confirm",
+    },
     {"trigger": "delete", "source": ANY, "dest": "welcome", "after": "mark_deleted"},
     {
         "trigger": "cancel_ride",
@@ -248,6 +257,20 @@ TRANSITIONS = [
         "trigger": "receive",
         "source": "request_open",
         "dest": None,
+        "conditions": ["is_sms", "is_unaccepted", "has_new_place"],
+        "after": "mark_place_confirm",
+    },
+    {
+        "trigger": "receive",
+        "source": "request_open",
+        "dest": None,
+        "conditions": ["is_sms", "has_open_request", "is_changed_mind"],
+        "after": "mark_cancel_confirm",
+    },
+    {
+        "trigger": "receive",
+        "source": "request_open",
+        "dest": None,
         "conditions": ["has_open_request", "has_relay"],
         "after": "mark_relay",
     },
@@ -261,6 +284,105 @@ TRANSITIONS = [
     {"trigger": "receive", "source": "request_open", "dest": "welcome", "after": "mark_status"},
     # Nothing above understood the message.
     {"trigger": "receive", "source": ANY, "dest": None, "after": "mark_unclear"},
+]
+
+# Paused moments (SMS): after crisis words, DELETE with a request open, a new place, a change of
+# mind or a call-back request, data "pending" names what the next message answers; it is never
+# taken as the answer to the question that was pending before (the answers so far are kept).
+PENDING = ("crisis", "delete", "place", "cancel", "callback")
+ENDS_PENDING = {"menu", "delete", "cancel_ride", "opt_out", "restart", "reset"}
+TRANSITIONS += [
+    {
+        "trigger": "answer_crisis",
+        "source": ANY,
+        "dest": None,
+        "conditions": "is_crisis_go_on",
+        "after": "mark_crisis_go_on",
+    },
+    {
+        "trigger": "answer_crisis",
+        "source": ANY,
+        "dest": None,
+        "conditions": "is_crisis_talk",
+        "after": "mark_crisis_talk",
+    },
+    {
+        "trigger": "answer_crisis",
+        "source": ANY,
+        "dest": None,
+        "conditions": ["is_crisis_stop", "has_open_request"],
+        "after": "mark_crisis_stopped",
+    },
+    {
+        "trigger": "answer_crisis",
+        "source": ANY,
+        "dest": "welcome",
+        "conditions": "is_crisis_stop",
+        "after": "mark_crisis_stopped",
+    },
+    {"trigger": "answer_crisis", "source": ANY, "dest": None, "after": "mark_crisis_reask"},
+    {
+        "trigger": "answer_delete",
+        "source": ANY,
+        "dest": "welcome",
+        "conditions": "is_plain_yes",
+        "after": "mark_deleted",
+    },
+    {"trigger": "answer_delete", "source": ANY, "dest": None, "after": "mark_delete_kept"},
+    {
+        "trigger": "answer_place",
+        "source": ANY,
+        "dest": None,
+        "conditions": ["is_yes", "has_open_request"],
+        "after": "mark_place_changed",
+    },
+    {"trigger": "answer_place", "source": ANY, "dest": None, "after": "mark_place_kept"},
+    {
+        "trigger": "answer_cancel",
+        "source": ANY,
+        "dest": "welcome",
+        "conditions": ["is_yes", "has_open_request"],
+        "after": "mark_cancelled",
+    },
+    {"trigger": "answer_cancel", "source": ANY, "dest": None, "after": "mark_cancel_kept"},
+    {
+        "trigger": "answer_callback",
+        "source": ANY,
+        "dest": None,
+        "conditions": "is_blank",
+        "after": "mark_callback_reask",
+    },
+    # A menu number is a new choice, not a time to call ("3" again: ask when, again).
+    {
+        "trigger": "answer_callback",
+        "source": "welcome",
+        "dest": "info",
+        "conditions": "is_info_choice",
+        "after": ["save_no_pending", "mark_prompt"],
+    },
+    {
+        "trigger": "answer_callback",
+        "source": "welcome",
+        "dest": "ask_safe",
+        "conditions": "is_ride_choice",
+        "unless": "has_open_request",
+        "after": ["save_no_pending", "mark_prompt"],
+    },
+    {
+        "trigger": "answer_callback",
+        "source": ANY,
+        "dest": None,
+        "conditions": "is_officer_choice",
+        "after": "mark_callback_reask",
+    },
+    {
+        "trigger": "answer_callback",
+        "source": ANY,
+        "dest": None,
+        "conditions": "is_no",
+        "after": "mark_callback_not_safe",
+    },
+    {"trigger": "answer_callback", "source": ANY, "dest": None, "after": "mark_callback_sent"},
 ]
 
 WELCOME_CHOICES = {
@@ -299,6 +421,8 @@ SAID_AS = {"offered": "waiting"}
 CLOSED = ("completed", "cancelled")
 LANGUAGES = ("en", "es")
 SILENT_WHEN_OPTED_OUT = {"emergency", "crisis", "help", "opt_in"}  # the only ones that answer
+UNACCEPTED = ("waiting", "offered", "no_officer")  # the place can still change before anyone goes
+OFFICER_TOLD = ("offered", "accepted", "arriving")  # an officer holds the request or its offer
 
 
 class Intake:
@@ -312,6 +436,7 @@ class Intake:
         request = context.get("request")
         self.event = event
         self.opted_out = bool(context.get("opted_out"))
+        self.nobody_on_duty = bool(context.get("nobody_on_duty"))  # no officer to ask right now
         self.idle = bool(context.get("idle"))
         limit = context.get("reask_limit")
         self.reask_limit = limit if isinstance(limit, int) and limit >= 0 else MAX_REASKS
@@ -321,6 +446,10 @@ class Intake:
         self.answers = dict(answers) if isinstance(answers, Mapping) else {}
         reasks = data.get("reasks")
         self.reasks = reasks if isinstance(reasks, int) and reasks >= 0 else 0
+        pending = data.get("pending")
+        self.pending = pending if pending in PENDING else None
+        new_place = data.get("new_place")
+        self.new_place = clean_place(new_place) if isinstance(new_place, str) else ""
         self.raw = event.text if isinstance(event.text, str) else ""
         self.text = normalise(self.raw)
         self.blank = not self.text and is_blank(self.raw)
@@ -341,8 +470,12 @@ class Intake:
         if language:
             self.language = language
         if known and not self.idle:
+            if command is None and self.pending:
+                return state, f"answer_{self.pending}"
+            if command in ENDS_PENDING:
+                self.pending = None
             return state, command or "receive"
-        self.answers, self.reasks = {}, 0
+        self.answers, self.reasks, self.pending = {}, 0, None
         if command:
             return initial, command
         if state is None and is_spanish(self.text):
@@ -358,6 +491,10 @@ class Intake:
             "answers": answers,
             "reasks": self.reasks if self.unclear else 0,
         }
+        if self.pending:
+            data["pending"] = self.pending
+            if self.pending == "place":
+                data["new_place"] = self.new_place
         return Step(state, data, self.language, self.replies, self.effects)
 
     # guards
@@ -428,6 +565,42 @@ class Intake:
             and self.request.get("relay", True) is not False
         )
 
+    def is_plain_yes(self) -> bool:
+        """Tell whether the person plainly said YES (what erasing everything needs)."""
+        return is_plain_yes(self.text)
+
+    def is_sms(self) -> bool:
+        """Tell whether the message came by text (calls keep their own, spoken paths)."""
+        return self.event.channel == "sms"
+
+    def is_blank(self) -> bool:
+        """Tell whether the message had no words in it."""
+        return not self.text
+
+    def is_unaccepted(self) -> bool:
+        """Tell whether the open request has no officer on it yet (its place can still change)."""
+        return self.request is not None and self.request.get("status") in UNACCEPTED
+
+    def has_new_place(self) -> bool:
+        """Tell whether the text gives a new place to meet ("actually im at the walgreens")."""
+        return read_new_place(self.raw) is not None
+
+    def is_changed_mind(self) -> bool:
+        """Tell whether the person no longer wants the request ("changed my mind", "ya no")."""
+        return is_changed_mind(self.text)
+
+    def is_crisis_go_on(self) -> bool:
+        """Tell whether the person chose to go on where they left off."""
+        return read_choice(self.text, CRISIS_CHOICES) == "go_on"
+
+    def is_crisis_talk(self) -> bool:
+        """Tell whether the person chose to talk to someone now (or said they are not safe)."""
+        return read_choice(self.text, CRISIS_CHOICES) == "talk"
+
+    def is_crisis_stop(self) -> bool:
+        """Tell whether the person chose to stop for now."""
+        return read_choice(self.text, CRISIS_CHOICES) == "stop"
+
     def has_all_answers(self) -> bool:
         """Tell whether every screening answer is there to send."""
         return all(name in self.answers for name in RIDE_ANSWERS)
@@ -495,6 +668,9 @@ class Intake:
         status = self.request.get("status")
         ref = str(self.request.get("ref") or "")[:12]
         known = status in OPEN or status in CLOSED
+        if self.request.get("kind") == "callback" and status in OPEN:  # a call-back is never a ride
+            self.say("status.callback.accepted" if status in RELAYED else "status.callback.waiting", ref=ref)
+            return
         self.say(f"status.{SAID_AS.get(status, status)}" if known else "status.unknown", ref=ref)
 
     def mark_relay(self) -> None:
@@ -516,7 +692,11 @@ class Intake:
         self.say("info.more")
 
     def mark_callback(self) -> None:
-        """Ask the duty sergeant to call back."""
+        """Ask the duty sergeant to call back (by text: first ask whether and when it is safe)."""
+        if self.is_sms():
+            self.pending = "callback"
+            self.say("callback.ask")
+            return
         self.do("request_callback")
         self.say("callback.requested")
 
@@ -541,7 +721,7 @@ class Intake:
     def mark_sent(self) -> None:
         """Send the ride request."""
         self.do("request_ride", answers={name: self.answers.get(name) for name in RIDE_ANSWERS})
-        self.say("request.sent")
+        self.say("request.sent.nobody" if self.nobody_on_duty else "request.sent")
 
     def mark_dropped(self) -> None:
         """Say nothing was sent and offer the choices again."""
@@ -549,6 +729,7 @@ class Intake:
 
     def mark_cancelled(self) -> None:
         """Cancel the open request."""
+        self.pending = None
         self.do("cancel_request")
         self.say("cancel.done", ref=str((self.request or {}).get("ref") or "")[:12])
 
@@ -557,14 +738,111 @@ class Intake:
         self.say("cancel.none")
 
     def mark_emergency(self) -> None:
-        """Give 911 guidance and alert the sergeant."""
+        """Give 911 guidance (for the person alone, or for someone with them) and alert the sergeant."""
         self.do("alert_sergeant", reason="emergency")
-        self.say("emergency")
+        if not self.is_sms():
+            self.say("emergency")
+            return
+        self.say("emergency.self" if is_about_self(self.text) else "emergency")
+        self.say(self.told("emergency"), ref=self.ref())
 
     def mark_crisis(self) -> None:
-        """Give 988 and 911 guidance and alert the sergeant."""
+        """Give 988 then 911, alert the sergeant, and pause to check in (by text)."""
         self.do("alert_sergeant", reason="suicide")
         self.say("crisis")
+        if self.is_sms():
+            self.pending = "crisis"
+            self.say(self.told("crisis"), ref=self.ref())
+
+    def told(self, about: str) -> str:
+        """Return the key that says truthfully who was told: the sergeant, and an officer if one is."""
+        if not self.has_open_request():
+            return f"{about}.told"
+        officer = (self.request or {}).get("status") in OFFICER_TOLD
+        return f"{about}.told.officer" if officer else f"{about}.told.ride"
+
+    def ref(self) -> str:
+        """Return the open request's reference, or ""."""
+        return str((self.request or {}).get("ref") or "")[:12]
+
+    def mark_crisis_go_on(self) -> None:
+        """Go on where the person left off: the same question again."""
+        self.pending = None
+        self.mark_prompt()
+
+    def mark_crisis_talk(self) -> None:
+        """Give 988 (and 911 in danger) again; stay paused until they choose to go on."""
+        self.say("crisis.talk")
+
+    def mark_crisis_stopped(self) -> None:
+        """Stop for now; an open request stays open and the person is told how to cancel it."""
+        self.pending = None
+        self.answers = {}
+        if self.has_open_request():
+            self.say("crisis.stopped.ride", ref=self.ref())
+        else:
+            self.say("crisis.stopped")
+
+    def mark_crisis_reask(self) -> None:
+        """Ask the check-in again."""
+        self.say("crisis.reask")
+
+    def mark_delete_confirm(self) -> None:
+        """DELETE with a request open: say it cancels the request, and ask to confirm."""
+        self.pending = "delete"
+        self.say("delete.confirm", ref=self.ref())
+
+    def mark_delete_kept(self) -> None:
+        """Anything but YES: nothing erased, the request stays open."""
+        self.pending = None
+        self.say("delete.kept", ref=self.ref())
+
+    def mark_place_confirm(self) -> None:
+        """A new place before an officer accepts: ask to confirm it."""
+        self.pending = "place"
+        self.new_place = read_new_place(self.raw) or ""
+        self.say("place.confirm", place=self.new_place)
+
+    def mark_place_changed(self) -> None:
+        """Change the request's place; the officer holding the offer is told."""
+        self.do("change_place", place=self.new_place)
+        self.pending, self.new_place = None, ""
+        self.say("place.changed", ref=self.ref())
+
+    def mark_place_kept(self) -> None:
+        """Anything but YES: the place stays as it was."""
+        self.pending, self.new_place = None, ""
+        self.say("place.kept", ref=self.ref())
+
+    def mark_cancel_confirm(self) -> None:
+        """A change of mind: ask whether to cancel."""
+        self.pending = "cancel"
+        self.say("cancel.confirm", ref=self.ref())
+
+    def mark_cancel_kept(self) -> None:
+        """Anything but YES: the request stays open."""
+        self.pending = None
+        self.say("cancel.kept", ref=self.ref())
+
+    def save_no_pending(self) -> None:
+        """Leave the paused moment: the message was a new choice."""
+        self.pending = None
+
+    def mark_callback_reask(self) -> None:
+        """Ask again whether and when it is safe to call."""
+        self.say("callback.ask")
+
+    def mark_callback_not_safe(self) -> None:
+        """Not safe to call: no call-back; say how to reach us instead."""
+        self.pending = None
+        self.say("callback.not_safe")
+
+    def mark_callback_sent(self) -> None:
+        """Ask the duty sergeant to call back, when the person said it is safe."""
+        self.pending = None
+        when = "" if read_answer(self.text) == "yes" else clean_text(self.raw)[:80]
+        self.do("request_callback", when=when)
+        self.say("callback.requested")
 
     def mark_help(self) -> None:
         """Send the help text."""
@@ -588,7 +866,7 @@ class Intake:
 
     def mark_deleted(self) -> None:
         """Erase what is stored about this number."""
-        self.answers = {}
+        self.answers, self.pending = {}, None
         self.do("delete_data")
         self.say("deleted")
 

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from hotline import dispatch, roster, staff
+from hotline import callbacks, dispatch, roster, staff
 from hotline.runtime import Runtime
 from models import Dispatch, Offer, Officer
 
@@ -152,11 +152,17 @@ def _arrived(ctx: Context, command: Command) -> list[str]:
 def _done(ctx: Context, command: Command) -> list[str]:
     words = command.args
     outcome = next((w.lower() for w in words if w.lower() in dispatch.OUTCOMES), None)
+    rest = [w for w in words if w.lower() != outcome]
     if outcome is None:
-        return [staff.render("reply_done_usage")]
-    ride, _, problem = _my_ride(ctx, [w for w in words if w.lower() != outcome])
+        outcome, rest = callbacks.read_outcome(words)
+    ride, _, problem = _my_ride(ctx, rest)
     if ride is None:
-        return [problem]
+        return [problem if outcome else staff.render("reply_done_usage")]
+    # A call-back ends as a call does (reached, no answer, ...), a ride as a ride does.
+    if ride.kind == "callback" and outcome not in callbacks.OUTCOMES:
+        return [staff.render("reply_done_call_usage")]
+    if ride.kind != "callback" and outcome not in dispatch.OUTCOMES:
+        return [staff.render("reply_done_usage")]
     text = staff.render("echo_done", officer=ctx.officer.name, time=ctx.when, ref=ride.ref, outcome=outcome)
     dispatch.close(
         ctx.session,
@@ -168,7 +174,7 @@ def _done(ctx: Context, command: Command) -> list[str]:
         staff_text=text,
         now=ctx.now,
     )
-    return [staff.render("reply_done", ref=ride.ref, outcome=outcome.upper())]
+    return [staff.render("reply_done", ref=ride.ref, outcome=outcome.upper().replace("_", " "))]
 
 
 def _cancel(ctx: Context, command: Command) -> list[str]:
@@ -216,13 +222,26 @@ def _msg(ctx: Context, command: Command) -> list[str]:
 
 
 def _call(ctx: Context, command: Command) -> list[str]:
+    named = dispatch.by_ref(ctx.session, command.args[0]) if command.args else None
+    if named is not None and named.kind == "callback" and named.is_open and ctx.officer.is_sergeant:
+        return _call_back(ctx, named)
     ride, _, problem = _my_ride(ctx, command.args)
     if ride is None:
         return [problem]
     if not dispatch.call_participant(ctx.session, ctx.rt, ride, ctx.officer, now=ctx.now):
         return [staff.render("reply_call_no_consent", ref=ride.ref)]
     ctx.echo("echo_call", ride, ref=ride.ref)
+    if ride.kind == "callback":
+        return [staff.render("reply_calling_back", ref=ride.ref, when=dispatch.when_of(ctx.rt, ride))]
     return [staff.render("reply_calling", ref=ride.ref)]
+
+
+def _call_back(ctx: Context, request: Dispatch) -> list[str]:
+    """A sergeant's CALL <ref> for a call-back: ring them, then bridge to the participant."""
+    if not callbacks.call_back(ctx.session, ctx.rt, request, ctx.officer, now=ctx.now):
+        return [staff.render("reply_call_no_consent", ref=request.ref)]
+    ctx.echo("echo_call", request, ref=request.ref)
+    return [staff.render("reply_calling_back", ref=request.ref, when=dispatch.when_of(ctx.rt, request))]
 
 
 # -- duty ------------------------------------------------------------------------------------
@@ -266,7 +285,7 @@ def _open(ctx: Context, command: Command) -> list[str]:
             staff.render(
                 "open_item",
                 ref=request.ref,
-                kind=request.kind,
+                kind=staff.kind(request.kind),
                 status=request.status,
                 holder=who,
                 since=since,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows import INTAKE, Event, Step
-from hotline import commands, dispatch, outbox, report, retention, roster, staff
+from hotline import alerts, commands, dispatch, outbox, report, retention, roster, staff
 from hotline.runtime import Runtime
 from models import Conversation, Dispatch, InboundMessage, Officer
 from models.clock import utcnow
@@ -225,7 +225,8 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
     # commits first or waits for this turn, so the turn never answers from a stale status.
     request = dispatch.latest_for(session, conversation.id, lock=True)
     relay = dispatch.can_relay(session, request)
-    step, texts = _decide(rt, inbound, conversation, request, relay, now)
+    nobody = conversation.state == "confirm" and not roster.on_duty_officers(session)
+    step, texts = _decide(rt, inbound, conversation, request, relay, now, nobody)
     apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
     save_step(rt, conversation, step, now)
     session.add(conversation)
@@ -241,16 +242,15 @@ def _decide(
     request: Dispatch | None,
     relay: bool,
     now: datetime,
+    nobody_on_duty: bool = False,
 ) -> tuple[Step, list[str]]:
     """Run the flow on one text: the step it takes and the texts that answer it."""
+    context = _context(rt, conversation, request, now, relay=relay)
+    context["nobody_on_duty"] = nobody_on_duty
     step = INTAKE.handle(
         conversation.state,
         load_data(rt, conversation),
-        Event(
-            text=inbound.body,
-            channel="sms",
-            context=_context(rt, conversation, request, now, relay=relay),
-        ),
+        Event(text=inbound.body, channel="sms", context=context),
     )
     return step, [rt.catalog.render(r.key, step.language, dict(r.params)) for r in step.replies]
 
@@ -324,7 +324,11 @@ def _context(
     idle = timedelta(hours=rt.program.idle_reset_hours)
     return {
         # relay: the participant's texts may go to their officer (accepted, consented, not opted out).
-        "request": {"ref": request.ref, "status": request.status, "relay": relay} if request else None,
+        "request": (
+            {"ref": request.ref, "status": request.status, "relay": relay, "kind": request.kind}
+            if request
+            else None
+        ),
         "idle": conversation.state is not None and now - conversation.updated_at > idle,
         "opted_out": conversation.opted_out,
         "reask_limit": rt.program.reask_limit,
@@ -352,9 +356,7 @@ def apply_effects(
     for effect in step.effects:
         kind, params = effect.kind, effect.params
         if kind == "alert_sergeant":
-            reason = params.get("reason", "emergency")
-            text = staff.render(f"alert_{reason}", time=when, conv=f"#{conversation.id}")
-            dispatch.alert_sergeants(session, rt, text)
+            alerts.danger(session, rt, conversation, str(params.get("reason")), open_request, now=now)
         elif kind == "opt_out":
             conversation.opted_out = True
             cancelled = outbox.cancel_pending_to(session, conversation.sender_hash)
@@ -370,13 +372,17 @@ def apply_effects(
             if open_request is not None:
                 log.info("conversation %s already has open request %s", conversation.id, open_request.ref)
                 continue
+            # A call-back keeps when it is safe to call where a ride keeps its place: sealed.
+            answers = params.get("answers")
+            if kind == "request_callback":
+                answers = {"place": params.get("when") or None}
             open_request = dispatch.open_request(
                 session,
                 rt,
                 conversation,
                 kind="ride" if kind == "request_ride" else "callback",
                 language=step.language,
-                answers=params.get("answers"),
+                answers=answers,
                 contact=contact,
                 now=now,
             )
@@ -389,10 +395,13 @@ def apply_effects(
         elif kind == "relay" and open_request is not None:
             if not dispatch.relay_to_officer(session, rt, open_request, str(params.get("text", "")), now=now):
                 log.warning("conversation %s: relay to %s not allowed now", conversation.id, open_request.ref)
+        elif kind == "change_place" and open_request is not None:
+            if not alerts.change_place(session, rt, open_request, str(params.get("place") or ""), now=now):
+                log.warning("conversation %s: place of %s not changed", conversation.id, open_request.ref)
         elif kind == "delete_data":
             erase_participant(session, rt, conversation, now=now)
             open_request = None
-        elif kind not in ("cancel_request", "relay"):
+        elif kind not in ("cancel_request", "relay", "change_place"):
             log.error("unknown flow effect %r ignored", kind)
 
 

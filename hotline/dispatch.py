@@ -169,14 +169,26 @@ def open_request(
             weapons=staff.answer(answers.get("weapons")),
             warrant=staff.answer(answers.get("warrant")),
             consent="yes" if consent else "no",
+            language=staff.language(language),
         )
     else:
-        text = staff.render("callback_requested", ref=dispatch.ref, time=when)
+        text = staff.render(
+            "callback_requested",
+            ref=dispatch.ref,
+            time=when,
+            when=when_of(rt, dispatch),
+            language=staff.language(dispatch.language),
+        )
     alert_sergeants(session, rt, text, dispatch=dispatch, dedupe=f"requested:{dispatch.ref}")
     if kind == "ride":
         offer_next(session, rt, dispatch, now=now)
     log.info("dispatch %s (%s) opened for conversation %s", dispatch.ref, kind, conversation.id)
     return dispatch
+
+
+def when_of(rt: Runtime, dispatch: Dispatch) -> str:
+    """Return when a call-back is safe, in the participant's words (sealed like a place)."""
+    return rt.vault.open(dispatch.place_sealed) or staff.render("callback_when_any")
 
 
 def place_of(rt: Runtime, dispatch: Dispatch) -> str:
@@ -226,6 +238,7 @@ def offer(session: Session, rt: Runtime, dispatch: Dispatch, officer: Officer, *
         handover=staff.answer(dispatch.handover),
         weapons=staff.answer(dispatch.weapons),
         warrant=staff.answer(dispatch.warrant),
+        language=staff.language(dispatch.language),
         code=code,
         expires=staff.local_time(deadline, rt.program.timezone),
     )
@@ -258,15 +271,16 @@ def offer_next(session: Session, rt: Runtime, dispatch: Dispatch, *, now: dateti
     if _open_offers(session, dispatch):
         return None  # someone still holds a live offer: one at a time
     had = set(session.exec(select(Offer.officer_id).where(Offer.dispatch_id == dispatch.id)).all())
-    for officer in roster.on_duty_officers(session):
-        if officer.id not in had:
-            offer(session, rt, dispatch, officer, now=now)
-            return _open_offers(session, dispatch)[-1]
-    _exhaust(session, rt, dispatch, now=now)
+    officer = roster.next_free(session, exclude=had)
+    if officer is not None:
+        offer(session, rt, dispatch, officer, now=now)
+        return _open_offers(session, dispatch)[-1]
+    # Told at once only if an officer was asked: a first "nobody on duty" is the flow's answer.
+    _exhaust(session, rt, dispatch, now=now, asked=bool(had))
     return None
 
 
-def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime) -> None:
+def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime, asked: bool = True) -> None:
     """Nobody (left) accepted: the sergeant can ASSIGN, the participant hears the truth."""
     if dispatch.status == "no_officer":
         return
@@ -275,11 +289,11 @@ def _exhaust(session: Session, rt: Runtime, dispatch: Dispatch, *, now: datetime
     session.add(dispatch)
     record(session, dispatch, "no_officer", "system", now)
     names = ", ".join(o.name for o in roster.on_duty_officers(session)) or "nobody"
-    text = staff.render(
-        "nobody_accepted", ref=dispatch.ref, time=staff.local_time(now, rt.program.timezone), on_duty=names
-    )
+    key = "nobody_accepted" if asked else "nobody_on_duty"
+    text = staff.render(key, ref=dispatch.ref, time=staff.local_time(now, rt.program.timezone), on_duty=names)
     alert_sergeants(session, rt, text, dispatch=dispatch, dedupe=f"no_officer:{dispatch.ref}")
-    tell_participant(session, rt, dispatch, "status.no_officer")
+    if asked or dispatch.channel != "sms":  # nobody asked: the answer to the text said so first
+        tell_participant(session, rt, dispatch, "status.no_officer")
     log.info("dispatch %s: nobody accepted", dispatch.ref)
 
 
@@ -583,25 +597,30 @@ def assign(
         before = session.get(Officer, previous)
         if before is not None:
             text = staff.render(
-                "assignment_ended",
+                "assignment_ended_call" if dispatch.kind == "callback" else "assignment_ended",
                 ref=dispatch.ref,
                 status="reassigned",
                 time=staff.local_time(now, rt.program.timezone),
                 by=by,
             )
             tell_officer(session, rt, before, text, dispatch=dispatch, purpose="notice")
-    text = staff.render(
-        "assigned_to_you",
-        kind=dispatch.kind,
-        ref=dispatch.ref,
-        by=by,
-        time=staff.local_time(now, rt.program.timezone),
-        place=place_of(rt, dispatch),
-        handover=staff.answer(dispatch.handover),
-        weapons=staff.answer(dispatch.weapons),
-    )
-    tell_officer(session, rt, officer, text, dispatch=dispatch, purpose="assigned")
-    tell_participant(session, rt, dispatch, "status.accepted")
+    details = {"ref": dispatch.ref, "by": by, "time": staff.local_time(now, rt.program.timezone)}
+    details["language"] = staff.language(dispatch.language)
+    if dispatch.kind == "callback":  # a call to make, not a ride: nobody is "on the way"
+        text = staff.render("assigned_callback", when=when_of(rt, dispatch), **details)
+    else:
+        text = staff.render(
+            "assigned_to_you",
+            kind=staff.kind(dispatch.kind),
+            place=place_of(rt, dispatch),
+            handover=staff.answer(dispatch.handover),
+            weapons=staff.answer(dispatch.weapons),
+            **details,
+        )
+    if actor != actor_of(officer):  # a sergeant who takes a call-back to make the call knows
+        tell_officer(session, rt, officer, text, dispatch=dispatch, purpose="assigned")
+    if dispatch.kind != "callback":
+        tell_participant(session, rt, dispatch, "status.accepted")
     log.info("dispatch %s assigned to officer %s by %s", dispatch.ref, officer.id, actor.split(":")[0])
 
 
@@ -651,7 +670,11 @@ def close(
     assigned = session.get(Officer, dispatch.officer_id) if dispatch.officer_id else None
     if assigned is not None and actor != actor_of(assigned):
         text = staff.render(
-            "assignment_ended", ref=dispatch.ref, status=status, time=when, by=actor_name(session, actor)
+            "assignment_ended_call" if dispatch.kind == "callback" else "assignment_ended",
+            ref=dispatch.ref,
+            status=status,
+            time=when,
+            by=actor_name(session, actor),
         )
         tell_officer(session, rt, assigned, text, dispatch=dispatch, purpose="notice")
     if actor != "participant":

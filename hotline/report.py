@@ -36,9 +36,14 @@ COLUMNS = (
     ("inpatient", "Inpatient"),
     ("outpatient", "Outpatient"),
     ("refused", "Refused"),
+    ("callbacks", "Call-backs requested"),
+    ("reached", "Call-backs reached"),
+    ("no_answer", "Call-backs not answered"),
+    ("callback_ride", "Call-backs that asked for a ride"),
     ("median_accept_minutes", "Median minutes to accept"),
 )
 OUTCOMES = {"in": "inpatient", "out": "outpatient", "refused": "refused"}
+CALL_OUTCOMES = {"reached": "reached", "no_answer": "no_answer", "ride": "callback_ride"}
 FORMATS = ("table", "csv", "json")
 
 
@@ -56,6 +61,10 @@ class Period:
     inpatient: int = 0
     outpatient: int = 0
     refused: int = 0
+    callbacks: int = 0
+    reached: int = 0
+    no_answer: int = 0
+    callback_ride: int = 0
     median_accept_minutes: float | None = None
     accept_minutes: list[float] = field(default_factory=list, repr=False)
 
@@ -108,6 +117,15 @@ def year_funnel(session: Session, year: int) -> Funnel:
             if outcome in OUTCOMES:
                 name = OUTCOMES[outcome]
                 setattr(period, name, getattr(period, name) + 1)
+    calls = select(Dispatch.created_at, Dispatch.status, Dispatch.outcome).where(
+        Dispatch.kind == "callback", Dispatch.created_at >= start, Dispatch.created_at < end
+    )
+    for created_at, status, outcome in session.execute(calls):
+        period = months[created_at.month - 1]
+        period.callbacks += 1
+        if status == "completed" and outcome in CALL_OUTCOMES:
+            name = CALL_OUTCOMES[outcome]
+            setattr(period, name, getattr(period, name) + 1)
 
     for period in months:
         for name, _ in COLUMNS[:-1]:
@@ -143,7 +161,7 @@ def render(funnel: Funnel, fmt: str) -> str:
         writer.writerows(cells)
         return buffer.getvalue()
     short = ["Period", "Contacts", "Screened", "Eligible", "Requested", "Accepted", "Completed"]
-    short += ["In", "Out", "Refused", "Median min"]
+    short += ["In", "Out", "Refused", "Calls", "Reached", "No ans", "Ride", "Median min"]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(short)]
     lines = [
         "  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(short, widths, strict=True)))

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from hotline import worker
 from hotline.privacy import normalise_phone
 from hotline.runtime import Runtime
-from models import Officer, Shift, Timer
+from models import Dispatch, Offer, Officer, Shift, Timer
 from models.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,28 @@ def on_duty_officers(session: Session) -> list[Officer]:
         .order_by(col(Officer.last_assigned_at).is_not(None), col(Officer.last_assigned_at), col(Officer.id))
     )
     return list(session.exec(query).all())
+
+
+def next_free(session: Session, *, exclude: set[int] | frozenset[int] = frozenset()) -> Officer | None:
+    """Return who gets the next offer: on duty, not in `exclude`, in fair order.
+
+    An officer who holds an unanswered offer (of any request) or is on a ride comes after every
+    officer who is free, so a second ride never waits on someone busy while another could go.
+    """
+    candidates = [o for o in on_duty_officers(session) if o.id not in exclude]
+    if not candidates:
+        return None
+    ids = [o.id for o in candidates]
+    open_offers = select(Offer.officer_id).where(col(Offer.officer_id).in_(ids), Offer.status == "open")
+    offered = set(session.exec(open_offers).all())
+    riding = set(
+        session.exec(
+            select(Dispatch.officer_id).where(
+                col(Dispatch.officer_id).in_(ids), col(Dispatch.status).in_(("accepted", "arriving"))
+            )
+        ).all()
+    )
+    return min(candidates, key=lambda o: (o.id in offered, o.id in riding))  # min keeps fair order
 
 
 def everyone(session: Session) -> list[Officer]:

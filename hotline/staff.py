@@ -31,3 +31,13 @@ def local_time(moment: datetime, timezone: str) -> str:
 def answer(value: str | None) -> str:
     """Show an enum answer in words."""
     return ANSWERS.get(value, value or "-")
+
+
+def language(code: str | None) -> str:
+    """Name a participant's language for staff ("Spanish"), from its code."""
+    return texts().get(f"language_{code}", code or "-")
+
+
+def kind(value: str | None) -> str:
+    """Name a request's kind for staff: "ride" or "call-back" (a call-back is never a ride)."""
+    return texts().get(f"kind_{value}", value or "-")

@@ -8,8 +8,8 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlmodel import Session, col, select
 
+from hotline import callbacks, roster, staff
 from hotline import dispatch as dispatching
-from hotline import roster, staff
 from hotline.dashboard import bp, local_time, minutes_since
 from hotline.dashboard.audit import record
 from hotline.dashboard.guard import actor, requires
@@ -137,10 +137,14 @@ def dispatch_page(ref: str):
         people = {o.id: o for o in session.exec(select(Officer)).all()}
         # The pickup place only while the request is open, and every look at it is audited.
         place = rt.vault.open(item.place_sealed) if item.is_open and item.meet == "place" else None
+        # A call-back's "safe to call" time is sealed like a place, and shown only while open.
+        if item.kind == "callback" and item.is_open:
+            place = dispatching.when_of(rt, item)
         if place:
             record(session, actor(), "dispatch.view_place", target=f"dispatch:{item.ref}")
             session.commit()
-        candidates = [o for o in people.values() if o.active and not o.is_sergeant]
+        callers = [o for o in people.values() if o.active]  # a call-back is often the sergeant's
+        candidates = [o for o in callers if not o.is_sergeant or item.kind == "callback"]
     candidates.sort(key=lambda o: (not o.on_duty, o.name))
     timeline = [
         {
@@ -160,7 +164,7 @@ def dispatch_page(ref: str):
         place=place,
         timeline=timeline,
         candidates=candidates,
-        outcomes=OUTCOME_LABELS,
+        outcomes=callbacks.OUTCOME_LABELS if item.kind == "callback" else OUTCOME_LABELS,
         answer=staff.answer,
         note_limit=NOTE_LIMIT,
     )
@@ -187,7 +191,8 @@ def assign(ref: str):
                 detail = f"officer:{officer.id}"
                 record(session, actor(), "dispatch.assign", target=f"dispatch:{item.ref}", detail=detail)
                 session.commit()
-                flash(f"{item.ref} assigned to {officer.name}; they and the participant are told.", "info")
+                told = "they are told" if item.kind == "callback" else "they and the participant are told"
+                flash(f"{item.ref} assigned to {officer.name}; {told}.", "info")
     return redirect(url_for("dashboard.dispatch_page", ref=ref))
 
 
@@ -203,10 +208,30 @@ def cancel(ref: str):
 def close(ref: str):
     """Close a request as completed, with its outcome."""
     outcome = request.form.get("outcome", "")
-    if outcome not in OUTCOME_LABELS:
-        flash("Choose an outcome: inpatient, outpatient or refused.", "error")
+    if outcome not in OUTCOME_LABELS and outcome not in callbacks.OUTCOME_LABELS:
+        flash("Choose an outcome.", "error")
         return redirect(url_for("dashboard.dispatch_page", ref=ref))
     return _close(ref, status="completed", outcome=outcome)
+
+
+@bp.post("/dispatch/<ref>/call")
+@requires("sergeant")
+def call_back(ref: str):
+    """Call a participant back: the hotline rings the chosen staff phone, then bridges the call."""
+    officer_id = request.form.get("officer_id", type=int)
+    with runtime().db.unit_of_work() as session:
+        item = _find(session, ref, lock=True)
+        officer = session.get(Officer, officer_id) if officer_id else None
+        if officer is None or not officer.active:
+            flash("Choose whose phone to ring.", "error")
+        elif not callbacks.call_back(session, runtime(), item, officer, now=utcnow()):
+            flash(f"{item.ref} cannot be called back (closed, or no number kept).", "error")
+        else:
+            detail = f"officer:{officer.id}"
+            record(session, actor(), "dispatch.call_back", target=f"dispatch:{item.ref}", detail=detail)
+            session.commit()
+            flash(f"Ringing {officer.name} now; on answer the hotline connects the participant.", "info")
+    return redirect(url_for("dashboard.dispatch_page", ref=ref))
 
 
 @bp.post("/dispatch/<ref>/note")
@@ -233,6 +258,10 @@ def _close(ref: str, *, status: str, outcome: str | None):
         item = _find(session, ref, lock=True)
         if not item.is_open:
             flash(f"{item.ref} is already closed.", "error")
+            return redirect(url_for("dashboard.dispatch_page", ref=ref))
+        labels = callbacks.OUTCOME_LABELS if item.kind == "callback" else OUTCOME_LABELS
+        if outcome is not None and outcome not in labels:
+            flash(f"Choose an outcome: {', '.join(labels.values()).lower()}.", "error")
             return redirect(url_for("dashboard.dispatch_page", ref=ref))
         try:
             dispatching.close(session, runtime(), item, status=status, actor=actor(), outcome=outcome)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from flows import INTAKE, Effect, Event, Reply, Step
-from flows.intake import PROMPTS, SCREENING, STATES
+from flows.intake import PENDING, PROMPTS, SCREENING, STATES
 
 FULL = {
     "safe": "yes",
@@ -91,7 +91,7 @@ EXPECTED = {
     "welcome": {
         "one": ("info", "info"),
         "two": ("ask_safe", "ask_safe"),
-        "three": ("welcome", "callback.requested"),
+        "three": ("welcome", "callback.ask"),
     },
     "info": {
         "one": ("info", "info.what_happens"),
@@ -223,6 +223,7 @@ def global_outcome(command, state, request):
     if state == "request_open" and not open_:
         prompt = "status.none"
     status = "status.waiting" if open_ else "status.none"
+    told = ".told.ride" if open_ else ".told"  # WAITING: the sergeant knows, no officer yet
     if command == "cancel_ride":
         if open_:
             return "welcome", ["cancel.done"], ["cancel_request"]
@@ -230,8 +231,8 @@ def global_outcome(command, state, request):
             return "welcome", ["confirm.dropped"], []
         return state, ["cancel.none"], []
     return {
-        "emergency": (state, ["emergency"], ["alert_sergeant"]),
-        "crisis": (state, ["crisis"], ["alert_sergeant"]),
+        "emergency": (state, ["emergency", "emergency" + told], ["alert_sergeant"]),
+        "crisis": (state, ["crisis", "crisis" + told], ["alert_sergeant"]),
         "opt_out": ("request_open" if open_ else "welcome", [], ["opt_out"]),
         "opt_in": (state, ["opted_in"], ["opt_in"]),
         "help": (state, ["help"], []),
@@ -239,7 +240,7 @@ def global_outcome(command, state, request):
         "english": (state, [prompt], []),
         "menu": ("welcome", ["welcome"], []),
         "status": (state, [status], []),
-        "delete": ("welcome", ["deleted"], ["delete_data"]),
+        "delete": (state, ["delete.confirm"], []) if open_ else ("welcome", ["deleted"], ["delete_data"]),
     }[command]
 
 
@@ -262,13 +263,13 @@ def test_emergency_preempts_every_state_and_keeps_it(state, text):
     assert step.state == state
     assert step.data["answers"] == (before["answers"] if state in SCREENING else {})
     assert step.effects == [Effect("alert_sergeant", {"reason": "emergency"})]
-    assert keys(step) == ["emergency"]
+    assert keys(step) == ["emergency", "emergency.told.ride"]
 
 
 def test_suicidal_words_alert_with_their_own_reason():
     step = send("ask_place", "honestly I want to die")
     assert step.effects == [Effect("alert_sergeant", {"reason": "suicide"})]
-    assert (step.state, keys(step)) == ("ask_place", ["crisis"])
+    assert (step.state, keys(step)) == ("ask_place", ["crisis", "crisis.told"])
 
 
 def test_emergency_mid_screening_then_answer_continues():
@@ -313,7 +314,7 @@ def test_language_switch_resends_the_current_question():
 )
 def test_opted_out_only_start_help_and_emergency_answer(text, reply, effect):
     step = send("welcome", text, opted_out=True)
-    assert keys(step) == [reply]
+    assert keys(step)[:1] == [reply]
     assert kinds(step) == ([effect] if effect else [])
 
 
@@ -419,10 +420,12 @@ def test_weapons_yes_is_a_safety_note_not_a_stop():
     assert keys(step) == ["weapons.safety", "ask_warrant"]
 
 
-def test_talk_to_an_officer_requests_a_callback():
+def test_talk_to_an_officer_asks_when_it_is_safe_to_call_then_requests_a_callback():
     step = send("welcome", "3")
-    assert step.effects == [Effect("request_callback")]
-    assert keys(step) == ["callback.requested"]
+    assert (step.effects, keys(step)) == ([], ["callback.ask"])
+    then = INTAKE.handle(step.state, step.data, Event("after 5pm"))
+    assert then.effects == [Effect("request_callback", {"when": "after 5pm"})]
+    assert keys(then) == ["callback.requested"]
 
 
 @pytest.mark.parametrize("status", ["waiting", "accepted", "arriving", "no_officer"])
@@ -507,7 +510,7 @@ def test_unknown_stored_state_resets_with_an_apology(stored):
 
 def test_unknown_stored_state_still_honours_an_emergency():
     step = send("ask_zodiac", "overdose")
-    assert (step.state, keys(step)) == ("welcome", ["emergency"])
+    assert (step.state, keys(step)) == ("welcome", ["emergency", "emergency.told"])
 
 
 @pytest.mark.parametrize(
@@ -559,9 +562,12 @@ NEXT = {
 }
 STATUSES = ["waiting", "accepted", "arriving", "no_officer", "completed", "cancelled", "lost"]
 CONTEXTS = [{}, {"idle": True}] + [{"request": {"ref": "R7K2", "status": s}} for s in STATUSES]
+CONTEXTS += [{"request": {"ref": "R7K2", "status": s, "kind": "callback"}} for s in ("waiting", "accepted")]
+CONTEXTS += [{"nobody_on_duty": True}]
 SAMPLES = sorted({text for table in INPUTS.values() for text in table.values()})
 SAMPLES += [text for text, _, _ in GLOBALS] + ["Walmart", "HQ", "17", "25", "4", "5", "6"]
 SAMPLES += ["7", "8", "9", "F"]  # pickup, at treatment, while you wait, family and friends
+SAMPLES += ["I think I overdosed", "im at the walgreens now", "changed my mind", "after 5pm", "1", "2", "3"]
 
 
 def variants(state, language):
@@ -570,6 +576,7 @@ def variants(state, language):
     found = [fresh | {"reasks": 2}]
     if state == "confirm":
         found.append(fresh | {"answers": FULL | {"meet": "hq", "place": None}})
+    found += [fresh | {"pending": pending, "new_place": "Walgreens"} for pending in PENDING]
     return found
 
 
@@ -579,6 +586,7 @@ def explore():
         for language in ("en", "es"):
             runs = [(data_for(state, language), context) for context in CONTEXTS]
             runs += [(data, {}) for data in variants(state, language)]
+            runs += [(data, {"request": WAITING}) for data in variants(state, language)]
             for data, context in runs:
                 for text in SAMPLES:
                     yield state, text, send(state, text, data=data, **context)

@@ -232,7 +232,7 @@ def test_cancel_with_a_reference_by_the_assigned_officer_or_a_sergeant(rt):
 def test_commands_without_a_ride_say_so(rt):
     add_roster(rt)
     for body in ("ARRIVED", "DONE IN", "MSG hello", "CALL"):
-        assert text(rt, body, CHEN) == ["You have no open ride. Reply HELP for the commands."]
+        assert text(rt, body, CHEN) == ["You have no open ride or call-back. Reply HELP for the commands."]
 
 
 def test_an_officer_with_two_rides_names_which(rt):
@@ -243,7 +243,7 @@ def test_an_officer_with_two_rides_names_which(rt):
     request_ride(rt, sender="+18165550177")
     text(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
     second = the_dispatch(rt).ref
-    assert text(rt, "ARRIVED", CHEN)[0].startswith(f"You have several open rides ({first}, {second})")
+    assert text(rt, "ARRIVED", CHEN)[0].startswith(f"You have several open requests ({first}, {second})")
     assert text(rt, f"ARRIVED {second}", CHEN) == [
         f"Noted: you arrived for {second}. Reply DONE IN, DONE OUT or DONE REFUSED at the end."
     ]

@@ -274,12 +274,14 @@ def test_done_needs_an_outcome(rt):
 def test_callback_requests_go_to_the_sergeant_not_to_offers(rt):
     ids = add_roster(rt)
     text(rt, "hi")
-    assert "call you back" in text(rt, "3")[0]
+    assert "Is it safe to call" in text(rt, "3")[0]
+    assert "call you back" in text(rt, "after 5pm")[0]
     ride = the_dispatch(rt)
     assert (ride.kind, ride.status) == ("callback", "waiting")
     assert offers(rt) == []
     text(rt, f"ASSIGN {ride.ref} Chen", SERGEANT)
-    assert "callback" in texts_to(rt, CHEN)[-1] and "CALL" in texts_to(rt, CHEN)[-1]
+    assert "call-back" in texts_to(rt, CHEN)[-1] and "CALL" in texts_to(rt, CHEN)[-1]
+    assert "after 5pm" in texts_to(rt, CHEN)[-1]
     assert the_dispatch(rt).officer_id == ids["Ofc. Chen"]
 
 

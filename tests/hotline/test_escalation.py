@@ -87,10 +87,11 @@ def test_escalation_through_three_officers_to_the_sergeant(rt, transport):
 
 def test_nobody_on_duty_tells_the_sergeant_at_once(rt):
     add_roster(rt, officers=())
-    request_ride(rt)
+    answer = request_ride(rt)
     assert the_dispatch(rt).status == "no_officer"
-    assert any("nobody accepted" in b for b in texts_to(rt, SERGEANT))
-    assert "Nobody is free to come" in texts_to(rt, PARTICIPANT)[0]
+    assert any("no officer is on duty" in b for b in texts_to(rt, SERGEANT))
+    assert answer == [rt.catalog.render("request.sent.nobody", "en")], "said first, in the answer"
+    assert texts_to(rt, PARTICIPANT) == [], "not said again by a later text"
 
 
 @pytest.mark.parametrize("code", [30006, 21610, 21211, 21614])
@@ -193,9 +194,11 @@ def test_going_off_duty_with_a_backlog_of_offers_leaves_the_rest_to_the_worker(r
 
     ids = add_roster(rt)
     monkeypatch.setattr(dispatch, "REOFFER_AT_ONCE", 2)
+    text(rt, "OFF", OKAFOR), text(rt, "OFF", SMITH)  # Chen alone on duty: every offer is his
     for n in range(5):
         request_ride(rt, sender=f"+1816555{3000 + n}")
     assert [(o.officer_id, o.status) for o in offers(rt)] == [(ids["Ofc. Chen"], "open")] * 5
+    text(rt, "ON", OKAFOR)
     assert text(rt, "OFF", CHEN)[0].startswith("You are OFF duty")
     open_now = [o.officer_id for o in offers(rt) if o.status == "open"]
     assert open_now == [ids["Ofc. Okafor"]] * 2, "the first rides are offered on at once"

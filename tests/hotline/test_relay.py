@@ -114,7 +114,7 @@ def test_after_the_ride_closes_texts_are_not_relayed(rt, accepted):
     text(rt, "DONE IN", CHEN)
     assert "is closed" in text(rt, "thank you so much")[0]
     assert [b for b in texts_to(rt, CHEN) if "participant writes" in b] == []
-    assert text(rt, "MSG bye", CHEN) == ["You have no open ride. Reply HELP for the commands."]
+    assert text(rt, "MSG bye", CHEN) == ["You have no open ride or call-back. Reply HELP for the commands."]
 
 
 # -- CALL and the bridge ------------------------------------------------------------------------
@@ -193,6 +193,7 @@ def test_a_callback_request_can_be_answered_by_call(twilio, rt, transport):
     add_roster(rt)
     text(rt, "hi")
     text(rt, "3")
+    text(rt, "now")
     ref = the_dispatch(rt).ref
     text(rt, f"ASSIGN {ref} Chen", SERGEANT)
     assert text(rt, "CALL", CHEN)[0].startswith("Calling you now")

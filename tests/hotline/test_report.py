@@ -227,7 +227,7 @@ def test_report_command_prints_each_format(env):
     table = run("report", "--year", str(YEAR))
     assert table.exit_code == 0 and f"May {YEAR}" in table.output
     as_csv = run("report", "--year", str(YEAR), "--format", "csv").output.splitlines()
-    assert as_csv[-1].startswith(f"{YEAR},0,0,0,1,1,1,0,1,0,3.0")
+    assert as_csv[-1].startswith(f"{YEAR},0,0,0,1,1,1,0,1,0,0,0,0,0,3.0")
     as_json = json.loads(run("report", "--year", str(YEAR), "--format", "json").output)
     assert as_json["months"][4]["outpatient"] == 1
     assert run("report", "--year", str(YEAR), "--format", "xml").exit_code != 0

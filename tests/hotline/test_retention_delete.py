@@ -58,8 +58,10 @@ def test_delete_cancels_the_open_request_tells_the_sergeant_and_confirms_once(tw
     assert ride.is_open and rt.vault.open(ride.place_sealed) == PLACE
     sid = "SM" + uuid.uuid4().hex
 
-    first = twilio.text("DELETE", sid=sid)
-    again = twilio.text("DELETE", sid=sid)
+    asked = twilio.text("DELETE")
+    assert asked == [rt.catalog.render("delete.confirm", "en", {"ref": ride.ref})], "cancelling is said first"
+    first = twilio.text("YES", sid=sid)
+    again = twilio.text("YES", sid=sid)
 
     expected = rt.catalog.render("deleted", "en")
     assert first == again == [expected], "one confirmation, the same on Twilio's retry"
@@ -74,7 +76,7 @@ def test_delete_cancels_the_open_request_tells_the_sergeant_and_confirms_once(tw
     assert len(told) == 1, told
     with rt.db.reading() as session:
         earlier = session.exec(select(InboundMessage).where(InboundMessage.sid != sid)).all()
-        assert len(earlier) == len(RIDE)
+        assert len(earlier) == len(RIDE) + 1  # the ride's texts and the DELETE asked first
         assert all(row.reply_sealed is None and row.conversation_id is None for row in earlier), "SIDs only"
     assert not [v for v in sealed_values(rt) if PLACE in (v[2] or "") and v[0] != "outbox"]
 
