@@ -47,7 +47,9 @@ def test_crisis_text_puts_988_before_911_and_spanish_says_press_2(language, cata
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_check_in_says_truthfully_whether_anyone_is_coming(language, catalog):
     alone = catalog.render("crisis.told", language).lower()
-    assert ("does not mean police are coming" if language == "en" else "no quiere decir que van agentes") in alone
+    assert (
+        "does not mean police are coming" if language == "en" else "no quiere decir que van agentes"
+    ) in alone
     step = send("request_open", "I want to end my life", request=ACCEPTED, language=language)
     assert keys(step) == ["crisis", "crisis.told.officer"]
     told = catalog.render("crisis.told.officer", language, {"ref": "R7K2"})
@@ -264,8 +266,6 @@ def test_nobody_on_duty_is_said_first_then_what_to_do(language, catalog, facts):
     step = send("confirm", "yes", nobody_on_duty=True, language=language)
     assert (kinds(step), keys(step)) == (["request_ride"], ["request.sent.nobody"])
     text = catalog.render("request.sent.nobody", language)
-    assert text.startswith(
-        "No officer is on duty" if language == "en" else "Ahora no hay oficiales de turno"
-    )
+    assert text.startswith("No officer is on duty" if language == "en" else "Ahora no hay oficiales de turno")
     assert facts["hq_address"] in text and facts["desk_phone"] in text and "24/7" in text
     assert "asking the officers" not in text
