@@ -28,6 +28,8 @@ FACTS = frozenset(
 )
 ANSWER_PLACEHOLDERS = frozenset({"handover", "weapons", "warrant", "consent"})
 PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message"}
+# Filled on calls only: how many minutes "talk to an officer now" may ring (hotline/voice_call.py).
+PLACEHOLDERS |= {"minutes"}
 
 
 def placeholders(template: str) -> set[str]:
@@ -108,6 +110,8 @@ class Catalog:
                 base, voice = key.removesuffix(VOICE), key.endswith(VOICE)
                 text = self.render(base, language, params, "voice" if voice else "sms")
                 encoding, count = segments(text)
+                if voice:
+                    continue  # spoken, never texted: Spanish keeps its accents (no segments)
                 if count > budget:
                     found.append(f"{language} {key}: {count} {encoding} segments")
                 elif encoding != "GSM-7":

@@ -44,9 +44,10 @@ def test_a_call_prints_what_the_caller_hears_and_the_keys_pressed(env):
 def test_a_call_to_an_officer_shows_the_whisper_and_each_ring(env):
     output = call("2", "3", "no-answer", "busy")
     assert "Le comunicamos con un oficial ahora." in output
-    assert "(ringing Sgt. Rivera; their phone hears: Safe Passage caller. Press 1 to accept." in output
+    assert "(ringing Sgt. Rivera; their phone hears: Safe Passage caller, who speaks Spanish." in output
+    assert "Oprima 1 para aceptar." in output
     assert "(ringing the desk;" in output
-    assert "nadie pudo contestar" in output and "(the hotline hung up)" in output
+    assert "nadie pudo contestar" in output and "oprima 2" in output and "(you hung up)" in output
 
 
 def test_a_ride_by_phone_in_the_terminal(env):

@@ -3,7 +3,7 @@
 import pytest
 
 from flows import INTAKE, Event, Reply
-from flows.voice import MENUS, NO_INPUT, TALK_NOW, UNCLEAR, Heard, read, spoken
+from flows.voice import MENUS, NO_INPUT, REPEAT, TALK_NOW, UNCLEAR, Heard, read, spoken
 from hotline import create_app
 from hotline.config import DEFAULT_PROGRAM, ConfigError
 from hotline.program import load_program
@@ -17,8 +17,13 @@ KEYS = [
     ("welcome", "3", TALK_NOW),
     ("welcome", "9", "menu"),
     ("welcome", "4", UNCLEAR),
-    ("info", "0", "0"),
+    ("info", "8", "0"),
+    ("info", "0", TALK_NOW),
+    ("info", "9", REPEAT),
     ("info", "7", UNCLEAR),
+    ("welcome", "0", TALK_NOW),
+    ("ask_weapons", "0", TALK_NOW),
+    ("confirm", "9", REPEAT),
     ("ask_safe", "1", "yes"),
     ("ask_safe", "2", "no"),
     ("ask_safe", "3", UNCLEAR),
@@ -42,7 +47,9 @@ def test_speech_is_read_only_where_a_question_listens_for_it():
     place = "the QuikTrip on 291"
     assert read("ask_place", Heard(speech=f"  {place} ")) == place
     assert read("ask_place", Heard(speech=place, confident=False)) == UNCLEAR
-    assert read("ask_safe", Heard(speech="yes")) == UNCLEAR, "the keypad question takes keys"
+    assert read("ask_safe", Heard(speech="yes")) == "yes", "a spoken answer reaches the flow whole"
+    assert read("ask_safe", Heard(speech="yes", confident=False)) == UNCLEAR
+    assert read("welcome", Heard(speech="a ride")) == UNCLEAR, "menus take keys (and danger words)"
     assert read("ask_place", Heard(speech="status")) == UNCLEAR, "a texting word, not a place"
     assert read("ask_place", Heard(speech="  ")) == NO_INPUT
     assert read("ask_place", Heard(speech="um uh")) == UNCLEAR, "fillers name no place"
@@ -62,7 +69,11 @@ def test_the_unclear_marker_is_unclear_to_the_flow_at_every_question(state):
 
 def test_spoken_replies_always_end_with_a_question():
     assert [r.key for r in spoken("ask_safe", [Reply("reask.empty")])] == ["ask_safe.reask"]
-    assert [r.key for r in spoken("welcome", [Reply("under_age")])] == ["under_age", "call.menu"]
+    assert [r.key for r in spoken("welcome", [Reply("under_age")])] == [
+        "under_age",
+        "call.menu",
+        "call.menu.more",
+    ]
     assert [r.key for r in spoken("ask_place", [Reply("help")])] == ["help", "ask_place"]
     assert [r.key for r in spoken("info", [Reply("info.cost"), Reply("info.more")])] == [
         "info.cost",
