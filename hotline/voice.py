@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
 from flows.intents import MAX_INPUT
-from flows.voice import HINTS, Heard
+from flows.voice import DANGER, HINTS, Heard
 from hotline import throttle, voice_call
 from hotline.db import once_more_if_dropped
 from hotline.privacy import normalise_phone
@@ -90,7 +90,9 @@ def whisper() -> Response:
     rt = runtime()
     log.info("call %s: whisper on leg %s", _sid("ParentCallSid"), _sid("CallSid"))
     language = request.args.get("lang", "en")
-    return play(rt, voice_call.whisper(rt, _arg("step"), language if language in rt.program.voices else "en"))
+    language = language if language in rt.program.voices else "en"
+    why = request.args.get("why")
+    return play(rt, voice_call.whisper(rt, _arg("step"), language, why if why in DANGER else None))
 
 
 @bp.post("/voice/whisper/answer")

@@ -61,6 +61,9 @@ DESK = "desk"
 MODE = "call_mode"
 MISSES = "call_misses"  # unclear answers to that choice
 QUESTION = "call_question"  # the summary as last read back, for 9 at the confirm question
+#: Why a person is being rung, for their whisper and the sergeant's alert if nobody answers:
+#: "asked" (3 or 0), "unclear" (past the re-asks), "emergency" or "crisis" (after such words).
+WHY = "call_why"
 #: Seconds a rung phone may take beyond its ring: the whisper, said twice, and its wait.
 WHISPER_SECONDS = 14
 #: What Twilio says of a leg that was put through to the caller.
@@ -215,13 +218,14 @@ def goodbye(rt: Runtime, languages: Iterable[str]) -> Script:
     return Script(lines=tuple(say(rt, "call.goodbye", language) for language in languages), hangup=True)
 
 
-def whisper(rt: Runtime, step: int, language: str = "en") -> Script:
+def whisper(rt: Runtime, step: int, language: str = "en", why: str | None = None) -> Script:
     """Return what an officer's phone hears before the caller is put through: press 1, or nothing.
 
     Said twice, since a voicemail greeting may talk over the first; voicemail never presses 1,
     so it never takes the call. Nothing about the caller is in it but their language, least of
     all their number. Officers' languages are not known: a caller who chose another language
     than English is named as speaking it, in English, then the whisper is said in their language.
+    A caller put through after emergency or suicidal words is announced as such (`why`).
     """
     lines = [Line(staff.render("call_whisper"), "en")]
     if language != "en" and language in _languages(rt):
@@ -230,6 +234,8 @@ def whisper(rt: Runtime, step: int, language: str = "en") -> Script:
             Line(staff.render("call_whisper_speaks", language=name), "en"),
             say(rt, "call.whisper", language),
         ]
+    if why in keypad.DANGER:
+        lines.insert(0, Line(staff.render(f"call_whisper_{why}"), "en"))
     return Script(
         lines=tuple(lines * 2),
         ask=Ask(path(WHISPER_ANSWER, step=step), on_empty=False),
@@ -467,9 +473,9 @@ def _speak(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None) -> Sc
     language, keys = step.language, [reply.key for reply in step.replies]
     if keypad.GIVES_UP in keys:
         # Nothing understood after the re-asks: a person at the desk, not a goodbye.
-        step.data[CHAIN] = [DESK]
         turns.save_step(rt, turn.conversation, step, turn.now)
-        return _ring(rt, turn, [DESK], 0, say(rt, "call.to_desk", language))
+        turn.data = dict(step.data)
+        return _to_desk(rt, turn, "unclear")
     replies = keypad.spoken(step.state, step.replies) if step.state in keypad.MENUS else []
     if replies and replies[-1].key in ("confirm.place", "confirm.hq"):
         step.data[QUESTION] = [replies[-1].key, dict(replies[-1].params)]  # for 9
@@ -565,15 +571,17 @@ def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     misses = int(turn.data.get(MISSES) or 0) + 1
     if kind == "emergency" or misses > rt.program.reask_limit:
         # Someone busy saving a life, or who cannot answer, is put through to the desk.
-        return _to_desk(rt, turn)
+        return _to_desk(rt, turn, kind)
     turn.data[MISSES] = misses
     _save(rt, turn)
     return _danger_script(rt, turn, kind, language, sorry=True)
 
 
-def _to_desk(rt: Runtime, turn: _Turn) -> Script:
+def _to_desk(rt: Runtime, turn: _Turn, why: str) -> Script:
+    """Ring the desk alone (a caller who did not choose, or who said danger words and stayed)."""
     turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES)}
     turn.data[CHAIN] = [DESK]
+    turn.data[WHY] = why
     _save(rt, turn)
     return _ring(rt, turn, [DESK], 0, say(rt, "call.to_desk", turn.conversation.language))
 
@@ -629,8 +637,10 @@ MODES: dict[str, Callable[[Runtime, _Turn, keypad.Heard], Script]] = {
 def _talk_now(rt: Runtime, turn: _Turn) -> Script:
     """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call."""
     chain = _chain(rt, turn.session)
+    mode = turn.data.get(MODE)
     turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES)}
     turn.data[CHAIN] = chain
+    turn.data[WHY] = mode if mode in keypad.DANGER else "asked"
     _save(rt, turn)
     language = turn.conversation.language
     log.info("call %s: talk now, %d to ring", turn.call.sid, len(chain))
@@ -673,11 +683,15 @@ def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -
         if number is None:
             continue
         step = turn.conversation.version
-        whisper = path(WHISPER, step=step, lang=turn.conversation.language)
+        why = turn.data.get(WHY)
+        query = {"why": why} if why in keypad.DANGER else {}
+        whisper = path(WHISPER, step=step, lang=turn.conversation.language, **query)
         connect = Connect(number, action=path(DIAL, step=step, leg=leg), whisper=whisper)
         return Script(lines=(intro,), connect=connect)
     when = staff.local_time(turn.now, rt.program.timezone)
-    text = staff.render("call_unanswered", time=when, tried=len(chain))
+    why = turn.data.get(WHY)
+    key = f"call_unanswered_{why}" if why in (*keypad.DANGER, "unclear") else "call_unanswered"
+    text = staff.render(key, time=when, tried=len(chain))
     dispatch.alert_sergeants(turn.session, rt, text, dedupe=f"call-unanswered:{turn.conversation.id}")
     log.info("call %s: nobody took the call (%d rung)", turn.call.sid, len(chain))
     return _nobody(rt, turn)

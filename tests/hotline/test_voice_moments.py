@@ -372,3 +372,61 @@ def test_a_long_spoken_yes_answers_the_question(twilio, rt):
     at(caller, "ask_safe")
     assert "18 or older" in caller.speak(LONG_YES).text
     assert conversation(rt)[0] == "ask_adult"
+
+
+# -- who is rung is told why; the sergeant too, when nobody answers ---------------------------
+
+
+def whisper_of(caller: Caller) -> str:
+    import uuid
+
+    from tests.hotline.calls import check_twiml
+    from tests.support import PUBLIC_URL
+
+    url = caller.last.dial.find("Number").get("url")
+    params = {
+        "AccountSid": "AC" + "1" * 32,
+        "CallSid": "CA" + uuid.uuid4().hex,
+        "ParentCallSid": caller.sid,
+        "From": HOTLINE_NUMBER,
+        "To": caller.last.dialled,
+    }
+    response = caller.twilio.post(url.removeprefix(PUBLIC_URL), params)
+    return check_twiml(response.get_data(as_text=True), say_limit=500).text
+
+
+def test_the_desk_rung_after_emergency_words_hears_why_and_the_sergeant_is_told_if_it_does_not_answer(
+    twilio, rt, sergeant
+):
+    caller = Caller(twilio, rt)
+    at(caller, "ask_place")
+    caller.speak(EMERGENCY["en"])
+    caller.silence()
+    heard = whisper_of(caller)
+    assert "dying" in heard and "911" in heard and "Press 1 to accept" in heard
+    caller.ring("no-answer")
+    (alert,) = [text for text in staff_texts(rt) if "nobody took the call" in text]
+    assert "emergency words" in alert and "911" in alert
+
+
+def test_a_person_rung_after_suicidal_words_hears_why(twilio, rt, sergeant):
+    caller = Caller(twilio, rt)
+    at(caller, "welcome", "es")
+    caller.speak("me quiero morir")
+    caller.press("0")
+    heard = whisper_of(caller)
+    assert "ending their life" in heard and "988" in heard and "Spanish" in heard
+    assert "Oprima 1 para aceptar" in heard
+
+
+def test_the_sergeant_is_told_truthfully_when_the_desk_did_not_answer_a_caller_who_chose_nothing(
+    twilio, rt, sergeant
+):
+    caller = Caller(twilio, rt)
+    caller.start()
+    for _ in range(3):
+        caller.silence()
+    assert "dying" not in whisper_of(caller)
+    caller.ring("no-answer")
+    (alert,) = [text for text in staff_texts(rt) if "nobody took the call" in text]
+    assert "chose nothing" in alert and "asked to talk" not in alert
