@@ -60,6 +60,7 @@ DESK = "desk"
 #: after emergency or suicidal words ("emergency", "crisis"), or once nobody answered ("nobody").
 MODE = "call_mode"
 MISSES = "call_misses"  # unclear answers to that choice
+BOTH = "call_both"  # the flow answered both kinds ("took too many pills, I want to die")
 QUESTION = "call_question"  # the summary as last read back, for 9 at the confirm question
 #: Why a person is being rung, for their whisper and the sergeant's alert if nobody answers:
 #: "asked" (3 or 0), "unclear" (past the re-asks), "emergency" or "crisis" (after such words).
@@ -520,7 +521,8 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
     """Answer emergency or suicidal words as what they are, then offer a way on.
 
     The flow's effects are carried out (the sergeant is alerted, as for a text) but not its
-    move: the question waits, unanswered, until the caller presses 1 to go back to it.
+    move: the question waits, unanswered, until the caller presses 1 to go back to it. When
+    the flow answered both kinds, both are said, the caller's own kind first.
     """
     turns.apply_effects(
         turn.session, rt, turn.conversation, step, request, contact=turn.call.textable or "", now=turn.now
@@ -528,10 +530,11 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
     state = turn.conversation.state or "welcome"
     data = {key: value for key, value in turn.data.items() if key != CHAIN}
     language = step.language if step.language in _languages(rt) else turn.conversation.language
+    both = {reply.key for reply in step.replies} >= keypad.DANGER
     turns.save_step(
         rt,
         turn.conversation,
-        Step(state, {**data, "language": language, MODE: kind, MISSES: 0}, language),
+        Step(state, {**data, "language": language, MODE: kind, MISSES: 0, BOTH: both}, language),
         turn.now,
     )
     log.info("call %s: %s words heard at %s", turn.call.sid, kind, state)
@@ -539,7 +542,9 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
 
 
 def _danger_script(rt: Runtime, turn: _Turn, kind: str, language: str, *, sorry: bool = False) -> Script:
-    keys = ["call.sorry"] if sorry else [f"call.{kind}.heard"]
+    other = "crisis" if kind == "emergency" else "emergency"
+    kinds = [kind, other] if turn.data.get(BOTH) else [kind]
+    keys = ["call.sorry"] if sorry else [f"call.{each}.heard" for each in kinds]
     return Script(
         lines=_lines(rt, [Reply(key) for key in (*keys, f"call.{kind}.choice")], language),
         ask=_ask(turn, language),
@@ -555,13 +560,13 @@ def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     if not keys and said and keypad.danger(said):
         # Said again, or the other kind: answered (and the sergeant told) again.
         request = dispatch.latest_for(turn.session, turn.conversation.id)
-        data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES)}
+        data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
         step = INTAKE.handle(turn.conversation.state, data, Event(said, "voice", _context(rt, request)))
         turn.data = data
         return _danger(rt, turn, step, request, keypad.danger(said) or kind)
     if keys == "1":
-        turn.data.pop(MODE, None)
-        turn.data.pop(MISSES, None)
+        for key in (MODE, MISSES, BOTH):
+            turn.data.pop(key, None)
         return _repeat(rt, turn)
     if keys == "0":
         return _talk_now(rt, turn)
@@ -579,7 +584,7 @@ def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
 
 def _to_desk(rt: Runtime, turn: _Turn, why: str) -> Script:
     """Ring the desk alone (a caller who did not choose, or who said danger words and stayed)."""
-    turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES)}
+    turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
     turn.data[CHAIN] = [DESK]
     turn.data[WHY] = why
     _save(rt, turn)
@@ -638,7 +643,7 @@ def _talk_now(rt: Runtime, turn: _Turn) -> Script:
     """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call."""
     chain = _chain(rt, turn.session)
     mode = turn.data.get(MODE)
-    turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES)}
+    turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
     turn.data[CHAIN] = chain
     turn.data[WHY] = mode if mode in keypad.DANGER else "asked"
     _save(rt, turn)

@@ -430,3 +430,17 @@ def test_the_sergeant_is_told_truthfully_when_the_desk_did_not_answer_a_caller_w
     caller.ring("no-answer")
     (alert,) = [text for text in staff_texts(rt) if "nobody took the call" in text]
     assert "chose nothing" in alert and "asked to talk" not in alert
+
+
+def test_when_the_flow_answers_both_kinds_both_are_said(twilio, rt, sergeant):
+    from flows import INTAKE, Event
+
+    words = "I took too many pills and I want to die"
+    step = INTAKE.handle("ask_safe", {"language": "en"}, Event(words, "voice"))
+    if not {"emergency", "crisis"} <= {reply.key for reply in step.replies}:
+        pytest.skip("the flow does not answer both kinds to these words yet")
+    caller = Caller(twilio, rt)
+    at(caller, "ask_safe")
+    heard = caller.speak(words)
+    assert "911" in heard.said[0] and "988" in heard.text
+    assert "988" in caller.press("9").text, "both again on 9"
