@@ -531,12 +531,8 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
     data = {key: value for key, value in turn.data.items() if key != CHAIN}
     language = step.language if step.language in _languages(rt) else turn.conversation.language
     both = {reply.key for reply in step.replies} >= keypad.DANGER
-    turns.save_step(
-        rt,
-        turn.conversation,
-        Step(state, {**data, "language": language, MODE: kind, MISSES: 0, BOTH: both}, language),
-        turn.now,
-    )
+    turn.data = {**data, "language": language, MODE: kind, MISSES: 0, BOTH: both}
+    turns.save_step(rt, turn.conversation, Step(state, turn.data, language), turn.now)
     log.info("call %s: %s words heard at %s", turn.call.sid, kind, state)
     return _danger_script(rt, turn, kind, language)
 
