@@ -60,17 +60,19 @@ def menu(keys: Mapping[str, str], listens: str = ANSWER) -> Menu:
     return Menu({**EVERY_QUESTION, **keys}, listens)
 
 
-YES_NO = menu({"1": "yes", "2": "no"})
+# Keys reach the flow as digits, which it reads as the answers its texts number (1 yes, 2 no,
+# 3 not sure, 1 headquarters): digits are in no language, so a keypress never switches it.
+YES_NO = menu({"1": "1", "2": "2"})
 MENUS: dict[str, Menu] = {
-    "welcome": menu({"1": "1", "2": "2", "3": TALK_NOW, "9": "menu"}, DANGER_ONLY),
+    "welcome": menu({"1": "1", "2": "2", "3": TALK_NOW}, DANGER_ONLY),
     # The flow's "back" is 0; on the phone 0 is a person, so the main menu is 8.
     "info": menu({**{key: key for key in "123456"}, "8": "0"}, DANGER_ONLY),
     "ask_safe": YES_NO,
     "ask_adult": YES_NO,
     "ask_handover": YES_NO,
     "ask_weapons": YES_NO,
-    "ask_warrant": menu({"1": "yes", "2": "no", "3": "not sure"}),
-    "ask_place": menu({"1": "hq"}, PLACE),
+    "ask_warrant": menu({"1": "1", "2": "2", "3": "3"}),
+    "ask_place": menu({"1": "1"}, PLACE),
     "ask_consent": YES_NO,
     "confirm": YES_NO,
 }

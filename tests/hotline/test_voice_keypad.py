@@ -15,7 +15,7 @@ from tests.support import Twilio, hotline_config
 KEYS = [
     ("welcome", "1", "1"),
     ("welcome", "3", TALK_NOW),
-    ("welcome", "9", "menu"),
+    ("welcome", "9", REPEAT),
     ("welcome", "4", UNCLEAR),
     ("info", "8", "0"),
     ("info", "0", TALK_NOW),
@@ -24,14 +24,14 @@ KEYS = [
     ("welcome", "0", TALK_NOW),
     ("ask_weapons", "0", TALK_NOW),
     ("confirm", "9", REPEAT),
-    ("ask_safe", "1", "yes"),
-    ("ask_safe", "2", "no"),
+    ("ask_safe", "1", "1"),
+    ("ask_safe", "2", "2"),
     ("ask_safe", "3", UNCLEAR),
     ("ask_adult", "99", UNCLEAR),
-    ("ask_warrant", "3", "not sure"),
-    ("ask_place", "1", "hq"),
+    ("ask_warrant", "3", "3"),
+    ("ask_place", "1", "1"),
     ("ask_place", "2", UNCLEAR),
-    ("confirm", "1", "yes"),
+    ("confirm", "1", "1"),
     ("confirm", "*", UNCLEAR),
     ("confirm", "#", UNCLEAR),
     ("request_open", "1", UNCLEAR),
@@ -55,7 +55,7 @@ def test_speech_is_read_only_where_a_question_listens_for_it():
     assert read("ask_place", Heard(speech="um uh")) == UNCLEAR, "fillers name no place"
     assert read("ask_place", Heard(speech="um, QuikTrip")) == "um, QuikTrip"
     assert read("ask_place", Heard(speech="overdose")) == "overdose", "emergency words reach the flow"
-    assert read("ask_place", Heard(digits="1", speech="main street")) == "hq", "a key wins"
+    assert read("ask_place", Heard(digits="1", speech="main street")) == "1", "a key wins"
 
 
 @pytest.mark.parametrize("state", MENUS)
@@ -157,3 +157,10 @@ def test_a_long_program_text_is_spoken_in_parts_within_the_limit(tmp_path):
     english = [text for text in heard.said if "Please listen" in text or "911" in text]
     assert len(english) > 5 and all(len(text) <= 120 for text in heard.said)
     assert " ".join(english).count("Please listen closely.") == 40
+
+
+def test_keys_reach_the_flow_as_digits_in_no_language():
+    # A Spanish caller pressing 1 must not send the flow "yes", which reads as English.
+    for state, menu in MENUS.items():
+        for key, text in menu.keys.items():
+            assert text.isdigit() or text in (TALK_NOW, REPEAT), (state, key, text)

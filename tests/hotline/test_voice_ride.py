@@ -216,3 +216,13 @@ def test_a_place_heard_poorly_is_asked_again_then_taken_when_clear(twilio, rt):
     caller.keys(*SCREENING)
     assert "address or landmark" in caller.speak(PLACE, confidence="0.2").text
     assert "May the officer send text updates" in caller.speak(PLACE).text
+
+
+def test_a_spanish_caller_answering_by_keypad_stays_in_spanish(twilio, rt, sergeant):
+    caller = Caller(twilio, rt)
+    ride_by_phone(caller, "2", place=None)
+    summary = caller.press("1")
+    assert summary.languages == {"es-US"} and "Oprima 1" in summary.text
+    caller.press("1")
+    (ride,) = dispatches(rt)
+    assert ride.language == "es"
