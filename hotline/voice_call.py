@@ -453,8 +453,9 @@ def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     if kind is not None:
         return _danger(rt, turn, step, request, kind)
     if step.state == "ask_consent" and turn.call.textable is None:
-        # No number a text can reach: answer "no" for the caller rather than ask a false question.
-        consent = INTAKE.handle(step.state, step.data, Event("no", "voice", _context(rt, request)))
+        # No number a text can reach: answer "no" (2, in no language) for the caller rather than
+        # ask a false question.
+        consent = INTAKE.handle(step.state, step.data, Event("2", "voice", _context(rt, request)))
         asked = [reply for reply in step.replies if reply.key != "ask_consent"]
         step = Step(
             consent.state,
