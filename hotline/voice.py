@@ -16,9 +16,11 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
-from flows.voice import Heard
+from flows.intents import MAX_INPUT
+from flows.voice import DANGER, HINTS, Heard
 from hotline import throttle, voice_call
 from hotline.db import once_more_if_dropped
+from hotline.privacy import normalise_phone
 from hotline.runtime import Runtime, runtime
 from hotline.voice_call import Call, Line, Rang, Script
 from hotline.webhooks import printable, report_after, twilio_signed, twiml
@@ -30,8 +32,9 @@ bp = Blueprint("voice", __name__, url_prefix="/twilio")
 SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}", re.IGNORECASE)
 #: More than any question takes; a longer keypad string is invalid either way.
 MAX_DIGITS = 32
-#: A spoken meeting place longer than this is a story, not a place (the flow keeps 200).
-MAX_SPEECH = 400
+#: Speech is read whole, as a text would be (the flow keeps 200 characters of a place): emergency
+#: words at the end of a long answer must reach it too.
+MAX_SPEECH = MAX_INPUT
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 
 
@@ -86,7 +89,10 @@ def whisper() -> Response:
     """Ask the person rung to press 1 before the caller is put through (no database)."""
     rt = runtime()
     log.info("call %s: whisper on leg %s", _sid("ParentCallSid"), _sid("CallSid"))
-    return play(rt, voice_call.whisper(rt, _arg("step")))
+    language = request.args.get("lang", "en")
+    language = language if language in rt.program.voices else "en"
+    why = request.args.get("why")
+    return play(rt, voice_call.whisper(rt, _arg("step"), language, why if why in DANGER else None))
 
 
 @bp.post("/voice/whisper/answer")
@@ -135,7 +141,9 @@ def _step(work: Callable[[Runtime, Call], Script]) -> Response:
     if not call_sid:
         log.warning("call request without a CallSid on %s", request.path)
         return play(rt, voice_call.unavailable(rt))
-    call = Call(call_sid, voice_call.textable_number(request.form.get("From")))
+    sender = request.form.get("From", "")
+    known = rt.pseudonyms.of(sender) if normalise_phone(sender.strip()) else None
+    call = Call(call_sid, voice_call.textable_number(sender), known)
     try:
         script = once_more_if_dropped(lambda: work(rt, call), f"on call {call_sid}")
     except SQLAlchemyError:
@@ -199,6 +207,7 @@ def render(rt: Runtime, script: Script) -> VoiceResponse:
             action_on_empty_result=True if ask.on_empty else None,
             language=voice["language"],
             speech_timeout="auto" if ask.speech else None,
+            hints=HINTS.get(ask.language) if ask.speech else None,
         )
         _say(rt, gather, script.lines)
         if ask.on_empty:

@@ -8,12 +8,17 @@ Twilio retry hears the same words and advances nothing.
 The service answers with a Script (what is said, then one way on: a question, a call to an
 officer, or goodbye); hotline/voice.py turns it into TwiML. The entry, the whisper on an
 officer's phone and the static answers touch no database.
+
+No call ends in a dead end: emergency or suicidal words at any question get 911 or 988 first,
+then a way on (back to the question, or a person); unclear answers past the re-asks put the
+caller through to the desk; when nobody answers, the caller can ask for a call back or a ride.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -26,6 +31,7 @@ from sqlmodel import Session, select
 
 from flows import INTAKE, Event, Reply, Step
 from flows import voice as keypad
+from flows.intake import PROMPTS
 from hotline import conversation as turns
 from hotline import dispatch, roster, staff
 from hotline.db import once_more_if_dropped
@@ -45,9 +51,22 @@ WHISPER_ANSWER = "/twilio/voice/whisper/answer"
 
 #: The language menu's keys, as its texts say them ("For English, press 1").
 LANGUAGE_KEYS = {"1": "en", "2": "es"}
+#: The language a caller who chose none goes on in (unless their texts to us chose one).
+DEFAULT_LANGUAGE = "en"
 #: Where the dial chain lives in the conversation's (sealed) data, beside the flow's own.
 CHAIN = "call_chain"
 DESK = "desk"
+#: A choice the call asks outside the flow's questions, in the conversation's data:
+#: after emergency or suicidal words ("emergency", "crisis"), or once nobody answered ("nobody").
+MODE = "call_mode"
+MISSES = "call_misses"  # unclear answers to that choice
+BOTH = "call_both"  # the flow answered both kinds ("took too many pills, I want to die")
+QUESTION = "call_question"  # the summary as last read back, for 9 at the confirm question
+#: Why a person is being rung, for their whisper and the sergeant's alert if nobody answers:
+#: "asked" (3 or 0), "unclear" (past the re-asks), "emergency" or "crisis" (after such words).
+WHY = "call_why"
+#: Seconds a rung phone may take beyond its ring: the whisper, said twice, and its wait.
+WHISPER_SECONDS = 14
 #: What Twilio says of a leg that was put through to the caller.
 CONNECTED = frozenset({"completed", "answered"})
 #: Call statuses after which the caller is gone.
@@ -115,10 +134,15 @@ class Script:
 
 @dataclass(frozen=True)
 class Call:
-    """An inbound call as the service sees it: its SID, and the caller's number if it takes texts."""
+    """An inbound call as the service sees it: its SID, and the caller's number if it takes texts.
+
+    `sender` is the pseudonym of the caller's number (as texts are keyed), to read the language
+    their texts chose; the number itself is never stored for a call.
+    """
 
     sid: str
     textable: str | None = None
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,15 +219,26 @@ def goodbye(rt: Runtime, languages: Iterable[str]) -> Script:
     return Script(lines=tuple(say(rt, "call.goodbye", language) for language in languages), hangup=True)
 
 
-def whisper(rt: Runtime, step: int) -> Script:
+def whisper(rt: Runtime, step: int, language: str = "en", why: str | None = None) -> Script:
     """Return what an officer's phone hears before the caller is put through: press 1, or nothing.
 
     Said twice, since a voicemail greeting may talk over the first; voicemail never presses 1,
-    so it never takes the call. Nothing about the caller is in it, least of all their number.
+    so it never takes the call. Nothing about the caller is in it but their language, least of
+    all their number. Officers' languages are not known: a caller who chose another language
+    than English is named as speaking it, in English, then the whisper is said in their language.
+    A caller put through after emergency or suicidal words is announced as such (`why`).
     """
-    line = Line(staff.render("call_whisper"), "en")
+    lines = [Line(staff.render("call_whisper"), "en")]
+    if language != "en" and language in _languages(rt):
+        name = staff.render(f"call_language_{language}")
+        lines = [
+            Line(staff.render("call_whisper_speaks", language=name), "en"),
+            say(rt, "call.whisper", language),
+        ]
+    if why in keypad.DANGER:
+        lines.insert(0, Line(staff.render(f"call_whisper_{why}"), "en"))
     return Script(
-        lines=(line, line),
+        lines=tuple(lines * 2),
         ask=Ask(path(WHISPER_ANSWER, step=step), on_empty=False),
         after=(Line(staff.render("call_not_taken"), "en"),),
         hangup=True,
@@ -219,10 +254,10 @@ def _languages(rt: Runtime) -> list[str]:
     return [language for language in rt.program.languages if language in LANGUAGE_KEYS.values()]
 
 
-def _language_menu(rt: Runtime, attempt: int) -> Script:
+def _language_menu(rt: Runtime, attempt: int, *, again: bool = False) -> Script:
     lines = []
     for language in _languages(rt):
-        lines.append(say(rt, "call.sorry" if attempt else "call.emergency", language))
+        lines.append(say(rt, "call.sorry" if attempt and not again else "call.emergency", language))
         lines.append(say(rt, "call.language", language))
     return Script(lines=tuple(lines), ask=Ask(path(LANGUAGE, attempt=attempt)))
 
@@ -239,13 +274,25 @@ def choose_language(
     chosen: str | None = None,
     now: datetime | None = None,
 ) -> Script:
-    """Start the flow in the language the caller pressed, or ask again (twice), then goodbye."""
-    language = chosen or LANGUAGE_KEYS.get(heard.digits.strip())
-    if language not in _languages(rt):
-        if attempt >= rt.program.reask_limit:
-            return goodbye(rt, _languages(rt))
+    """Start the flow in the language the caller pressed, or ask again (twice).
+
+    A caller who still chose none goes on in the language their texts to us chose, else in
+    English; 0 goes on the same way straight to a person, 9 says the choice again.
+    """
+    keys = heard.digits.strip()
+    language = chosen or LANGUAGE_KEYS.get(keys)
+    if language in _languages(rt):
+        return _once(rt, call, "language", now, lambda turn: _start(rt, turn, language))
+    if keys == "9":
+        return _language_menu(rt, attempt, again=True)
+    if keys != "0" and attempt < rt.program.reask_limit:
         return _language_menu(rt, attempt + 1)
-    return _once(rt, call, "language", now, lambda turn: _start(rt, turn, language))
+
+    def start(turn: _Turn) -> Script:
+        script = _start(rt, turn, _known_language(rt, turn) or _default_language(rt))
+        return _talk_now(rt, turn) if keys == "0" else script
+
+    return _once(rt, call, "language", now, start)
 
 
 def answer(rt: Runtime, call: Call, step: int, heard: keypad.Heard, *, now: datetime | None = None) -> Script:
@@ -373,16 +420,42 @@ def _start(rt: Runtime, turn: _Turn, language: str) -> Script:
     return _speak(rt, turn, step, None)
 
 
+def _default_language(rt: Runtime) -> str:
+    languages = _languages(rt)
+    return DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in languages else languages[0]
+
+
+def _known_language(rt: Runtime, turn: _Turn) -> str | None:
+    """Return the language this caller's texts to us chose, if they ever texted (read only)."""
+    if not turn.call.sender:
+        return None
+    language = turn.session.exec(
+        select(Conversation.language).where(
+            Conversation.sender_hash == turn.call.sender, Conversation.channel == "sms"
+        )
+    ).first()
+    return language if language in _languages(rt) else None
+
+
 def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     state = turn.conversation.state
+    mode = turn.data.get(MODE)
+    if mode in MODES:
+        return MODES[mode](rt, turn, heard)
     text = keypad.read(state or "", heard)
     if text == keypad.TALK_NOW:
         return _talk_now(rt, turn)
+    if text == keypad.REPEAT:
+        return _repeat(rt, turn)
     request = dispatch.latest_for(turn.session, turn.conversation.id)
     step = INTAKE.handle(state, turn.data, Event(text, "voice", _context(rt, request)))
+    kind = keypad.danger(text)
+    if kind is not None:
+        return _danger(rt, turn, step, request, kind)
     if step.state == "ask_consent" and turn.call.textable is None:
-        # No number a text can reach: answer "no" for the caller rather than ask a false question.
-        consent = INTAKE.handle(step.state, step.data, Event("no", "voice", _context(rt, request)))
+        # No number a text can reach: answer "no" (2, in no language) for the caller rather than
+        # ask a false question.
+        consent = INTAKE.handle(step.state, step.data, Event("2", "voice", _context(rt, request)))
         asked = [reply for reply in step.replies if reply.key != "ask_consent"]
         step = Step(
             consent.state,
@@ -399,17 +472,21 @@ def _speak(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None) -> Sc
     turns.apply_effects(
         turn.session, rt, turn.conversation, step, request, contact=turn.call.textable or "", now=turn.now
     )
-    turns.save_step(rt, turn.conversation, step, turn.now)
     language, keys = step.language, [reply.key for reply in step.replies]
-    if any(key in keypad.ENDS_CALL for key in keys):
-        # The caller must hang up and dial 911: say it and free the line.
-        return Script(lines=_lines(rt, step.replies, language), hangup=True)
     if keypad.GIVES_UP in keys:
-        return goodbye(rt, [language])
-    if step.state in keypad.MENUS:
-        replies = keypad.spoken(step.state, step.replies)
-        ask = Ask(path(STEP, step=turn.conversation.version), language, keypad.takes_speech(step.state))
-        return Script(lines=_lines(rt, replies, language), ask=ask)
+        # Nothing understood after the re-asks: a person at the desk, not a goodbye.
+        turns.save_step(rt, turn.conversation, step, turn.now)
+        turn.data = dict(step.data)
+        return _to_desk(rt, turn, "unclear")
+    replies = keypad.spoken(step.state, step.replies) if step.state in keypad.MENUS else []
+    if replies and replies[-1].key in ("confirm.place", "confirm.hq"):
+        step.data[QUESTION] = [replies[-1].key, dict(replies[-1].params)]  # for 9
+    turns.save_step(rt, turn.conversation, step, turn.now)
+    if "callback.requested" in keys:
+        # Said on the phone, the call-back request is the end of the call.
+        return Script(lines=_lines(rt, [*step.replies, Reply("call.thanks")], language), hangup=True)
+    if replies:
+        return Script(lines=_lines(rt, replies, language), ask=_ask(turn, language))
     # The request went out (or the flow stopped where a call cannot wait): say so, then goodbye.
     return Script(lines=_lines(rt, [*step.replies, Reply("call.thanks")], language), hangup=True)
 
@@ -419,17 +496,167 @@ def _lines(rt: Runtime, replies: Iterable[Reply], language: str) -> tuple[Line, 
     return tuple(line for line in lines if line.text)
 
 
+def _ask(turn: _Turn, language: str) -> Ask:
+    """Return the question's wait: every question listens for speech, for danger words at least."""
+    return Ask(path(STEP, step=turn.conversation.version), language, speech=True)
+
+
+def _repeat(rt: Runtime, turn: _Turn) -> Script:
+    """Say the question again (9), as first asked; nothing is counted or changed."""
+    state = turn.conversation.state or "welcome"
+    language = turn.conversation.language
+    stored = turn.data.get(QUESTION)
+    if state == "confirm" and isinstance(stored, list) and len(stored) == 2:
+        question = Reply(str(stored[0]), {k: str(v) for k, v in dict(stored[1]).items()})
+    else:
+        question = Reply(PROMPTS.get(state, "welcome"))
+    _save(rt, turn)
+    replies = keypad.spoken(state, [question])
+    return Script(lines=_lines(rt, replies, language), ask=_ask(turn, language))
+
+
+# -- emergency and suicidal words, and nobody answered: a choice outside the flow -----------
+
+
+def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind: str) -> Script:
+    """Answer emergency or suicidal words as what they are, then offer a way on.
+
+    The flow's effects are carried out (the sergeant is alerted, as for a text) but not its
+    move: the question waits, unanswered, until the caller presses 1 to go back to it. When
+    the flow answered both kinds, both are said, the caller's own kind first.
+    """
+    turns.apply_effects(
+        turn.session, rt, turn.conversation, step, request, contact=turn.call.textable or "", now=turn.now
+    )
+    state = turn.conversation.state or "welcome"
+    data = {key: value for key, value in turn.data.items() if key != CHAIN}
+    language = step.language if step.language in _languages(rt) else turn.conversation.language
+    both = {reply.key for reply in step.replies} >= keypad.DANGER
+    turn.data = {**data, "language": language, MODE: kind, MISSES: 0, BOTH: both}
+    turns.save_step(rt, turn.conversation, Step(state, turn.data, language), turn.now)
+    log.info("call %s: %s words heard at %s", turn.call.sid, kind, state)
+    return _danger_script(rt, turn, kind, language)
+
+
+def _danger_script(rt: Runtime, turn: _Turn, kind: str, language: str, *, sorry: bool = False) -> Script:
+    other = "crisis" if kind == "emergency" else "emergency"
+    kinds = [kind, other] if turn.data.get(BOTH) else [kind]
+    keys = ["call.sorry"] if sorry else [f"call.{each}.heard" for each in kinds]
+    return Script(
+        lines=_lines(rt, [Reply(key) for key in (*keys, f"call.{kind}.choice")], language),
+        ask=_ask(turn, language),
+    )
+
+
+def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
+    """After emergency or suicidal words: 1 back to the question, 0 a person, 9 again."""
+    kind = str(turn.data[MODE])
+    language = turn.conversation.language
+    keys = heard.digits.strip()
+    said = " ".join(heard.speech.split())
+    if not keys and said and keypad.danger(said):
+        # Said again, or the other kind: answered (and the sergeant told) again.
+        request = dispatch.latest_for(turn.session, turn.conversation.id)
+        data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
+        step = INTAKE.handle(turn.conversation.state, data, Event(said, "voice", _context(rt, request)))
+        turn.data = data
+        return _danger(rt, turn, step, request, keypad.danger(said) or kind)
+    if keys == "1":
+        for key in (MODE, MISSES, BOTH):
+            turn.data.pop(key, None)
+        return _repeat(rt, turn)
+    if keys == "0":
+        return _talk_now(rt, turn)
+    if keys == "9":
+        _save(rt, turn)
+        return _danger_script(rt, turn, kind, language)
+    misses = int(turn.data.get(MISSES) or 0) + 1
+    if kind == "emergency" or misses > rt.program.reask_limit:
+        # Someone busy saving a life, or who cannot answer, is put through to the desk.
+        return _to_desk(rt, turn, kind)
+    turn.data[MISSES] = misses
+    _save(rt, turn)
+    return _danger_script(rt, turn, kind, language, sorry=True)
+
+
+def _to_desk(rt: Runtime, turn: _Turn, why: str) -> Script:
+    """Ring the desk alone (a caller who did not choose, or who said danger words and stayed)."""
+    turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
+    turn.data[CHAIN] = [DESK]
+    turn.data[WHY] = why
+    _save(rt, turn)
+    return _ring(rt, turn, [DESK], 0, say(rt, "call.to_desk", turn.conversation.language))
+
+
+def _nobody(rt: Runtime, turn: _Turn, *, sorry: bool = False) -> Script:
+    """Nobody answered: offer a call back (when there is a number to call) or a ride, by keypad."""
+    language = turn.conversation.language
+    turn.data[MODE] = "nobody"
+    _save(rt, turn)
+    offer = "call.nobody.offer" if turn.call.textable else "call.nobody.ride"
+    keys = ["call.sorry", offer] if sorry else ["call.nobody.now", offer]
+    return Script(lines=_lines(rt, [Reply(key) for key in keys], language), ask=_ask(turn, language))
+
+
+def _in_nobody(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
+    """After nobody answered: 1 a call back, 2 a ride, 0 try again, 9 hear it again."""
+    keys = heard.digits.strip()
+    said = " ".join(heard.speech.split())
+    data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, CHAIN)}
+    request = dispatch.latest_for(turn.session, turn.conversation.id)
+    context = _context(rt, request)
+    if not keys and said and keypad.danger(said):
+        step = INTAKE.handle(turn.conversation.state, data, Event(said, "voice", context))
+        turn.data = data
+        return _danger(rt, turn, step, request, keypad.danger(said) or "emergency")
+    choice = {"1": "3", "2": "2"}.get(keys) if (keys != "1" or turn.call.textable) else None
+    if choice is not None:
+        # The main menu's own choices: 3 asks for a call back, 2 starts the ride questions.
+        step = INTAKE.handle("welcome", data, Event(choice, "voice", context))
+        return _speak(rt, turn, step, request)
+    if keys == "0":
+        return _talk_now(rt, turn)
+    if keys == "9":
+        return _nobody(rt, turn)
+    misses = int(turn.data.get(MISSES) or 0) + 1
+    if misses > rt.program.reask_limit:
+        language = turn.conversation.language
+        return Script(lines=(say(rt, "call.nobody.goodbye", language),), hangup=True)
+    turn.data[MISSES] = misses
+    return _nobody(rt, turn, sorry=True)
+
+
+MODES: dict[str, Callable[[Runtime, _Turn, keypad.Heard], Script]] = {
+    "emergency": _in_danger,
+    "crisis": _in_danger,
+    "nobody": _in_nobody,
+}
+
+
 # -- talk to an officer now ------------------------------------------------------------------
 
 
 def _talk_now(rt: Runtime, turn: _Turn) -> Script:
     """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call."""
     chain = _chain(rt, turn.session)
+    mode = turn.data.get(MODE)
+    turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
     turn.data[CHAIN] = chain
+    turn.data[WHY] = mode if mode in keypad.DANGER else "asked"
     _save(rt, turn)
     language = turn.conversation.language
     log.info("call %s: talk now, %d to ring", turn.call.sid, len(chain))
-    return _ring(rt, turn, chain, 0, say(rt, "call.connecting", language))
+    return _ring(rt, turn, chain, 0, _connecting(rt, chain, language))
+
+
+def _connecting(rt: Runtime, chain: list[str], language: str) -> Line:
+    """Say how long the caller may wait: every ring of the chain, whispers included."""
+    calls = rt.program.calls
+    seconds = len(chain) * (calls.dial_timeout_seconds + WHISPER_SECONDS)
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 1:
+        return say(rt, "call.connecting", language)
+    return say(rt, "call.connecting.minutes", language, {"minutes": str(minutes)})
 
 
 def _after_leg(rt: Runtime, turn: _Turn, step: int, leg: int, rang: Rang) -> Script:
@@ -458,13 +685,18 @@ def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -
         if number is None:
             continue
         step = turn.conversation.version
-        connect = Connect(number, action=path(DIAL, step=step, leg=leg), whisper=path(WHISPER, step=step))
+        why = turn.data.get(WHY)
+        query = {"why": why} if why in keypad.DANGER else {}
+        whisper = path(WHISPER, step=step, lang=turn.conversation.language, **query)
+        connect = Connect(number, action=path(DIAL, step=step, leg=leg), whisper=whisper)
         return Script(lines=(intro,), connect=connect)
     when = staff.local_time(turn.now, rt.program.timezone)
-    text = staff.render("call_unanswered", time=when, tried=len(chain))
+    why = turn.data.get(WHY)
+    key = f"call_unanswered_{why}" if why in (*keypad.DANGER, "unclear") else "call_unanswered"
+    text = staff.render(key, time=when, tried=len(chain))
     dispatch.alert_sergeants(turn.session, rt, text, dedupe=f"call-unanswered:{turn.conversation.id}")
     log.info("call %s: nobody took the call (%d rung)", turn.call.sid, len(chain))
-    return Script(lines=(say(rt, "call.nobody", turn.conversation.language),), hangup=True)
+    return _nobody(rt, turn)
 
 
 def _chain(rt: Runtime, session: Session) -> list[str]:

@@ -37,6 +37,8 @@ FACTS = frozenset(
 )
 ANSWER_PLACEHOLDERS = frozenset({"handover", "weapons", "warrant", "consent"})
 PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message"}
+# Filled on calls only: how many minutes "talk to an officer now" may ring (hotline/voice_call.py).
+PLACEHOLDERS |= {"minutes"}
 
 # Texts a participant gets without having just asked for them (updates, relays, reminders): a
 # lock screen shows them to whoever holds the phone. Each opens with the program file's

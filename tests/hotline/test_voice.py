@@ -7,9 +7,10 @@ from hotline import create_app
 from hotline.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
 from tests.hotline.calls import Caller, check_twiml
-from tests.support import PARTICIPANT, PUBLIC_URL, Twilio, hotline_config
+from tests.support import HOTLINE_NUMBER, PARTICIPANT, PUBLIC_URL, Twilio, hotline_config
 
 BROKEN_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2"
+DESK = "+18169697390"  # the program's desk phone, (816) 969-7390
 
 
 @pytest.fixture
@@ -51,24 +52,57 @@ def test_the_entry_needs_no_database():
 INVALID_KEYS = {"star": "*", "hash": "#", "ninety-nine": "99", "500 digits": "7" * 500, "letters": "A"}
 
 
+def conversations(rt) -> list[Conversation]:
+    with rt.db.reading() as session:
+        return list(session.exec(select(Conversation)).all())
+
+
 @pytest.mark.parametrize("keys", INVALID_KEYS.values(), ids=INVALID_KEYS.keys())
-def test_the_language_menu_asks_twice_then_says_a_safe_goodbye(caller, rt, keys):
+def test_the_language_menu_asks_twice_then_goes_on_in_english(caller, rt, keys):
     caller.dial_in()
     first = caller.press(keys)
     assert first.said[0] == "Sorry, I did not get that." and first.gather is not None
     assert caller.press(keys).gather is not None
-    last = caller.press(keys)
-    assert last.gather is None and last.hangs_up
-    assert rt.program.hq_address in last.text and rt.program.desk_phone in last.text
-    assert "911" in last.text
     assert count(rt, Conversation) == 0, "nothing is stored before a language is chosen"
+    last = caller.press(keys)
+    assert last.gather is not None and not last.hangs_up
+    assert last.languages == {"en-US"} and "press 2" in last.text and "988" in last.text
+    assert [(c.state, c.language) for c in conversations(rt)] == [("welcome", "en")]
 
 
-def test_silence_at_the_language_menu_is_asked_again(caller):
+def test_silence_at_the_language_menu_goes_on_in_english(caller, rt):
     caller.dial_in()
     assert caller.silence().gather is not None
     assert caller.silence().gather is not None
-    assert caller.silence().hangs_up
+    menu = caller.silence()
+    assert menu.languages == {"en-US"} and "For a ride to treatment, press 2" in menu.text
+    assert caller.press("2").gather is not None, "the menu works: the ride questions start"
+
+
+def test_silence_at_the_language_menu_goes_on_in_the_language_of_the_callers_texts(twilio, rt):
+    twilio.text("espanol", sender=PARTICIPANT)
+    caller = Caller(twilio, rt, number=PARTICIPANT)
+    caller.dial_in()
+    caller.silence()
+    caller.silence()
+    menu = caller.silence()
+    assert menu.languages == {"es-US"} and "oprima 2" in menu.text
+    texted, called = sorted(conversations(rt), key=lambda c: c.channel)
+    assert (texted.channel, texted.language, called.channel) == ("sms", "es", "voice")
+    assert called.sender_hash != texted.sender_hash, "the call is keyed by its CallSid, not the number"
+    other = Caller(twilio, rt, number="+18165550199")
+    other.dial_in()
+    other.silence()
+    other.silence()
+    assert other.silence().languages == {"en-US"}, "another number's texts say nothing of this call"
+
+
+def test_nine_at_the_language_menu_says_it_again_and_zero_reaches_a_person(caller, rt):
+    first = caller.dial_in()
+    again = caller.press("9")
+    assert again.said == first.said, "no 'sorry': 9 is a choice"
+    heard = caller.press("0")
+    assert heard.dialled == DESK and heard.languages == {"en-US"}, "nobody on duty: the desk"
 
 
 @pytest.mark.parametrize("language", ["1", "2"])
@@ -76,14 +110,14 @@ def test_every_program_answer_is_spoken_then_the_menu_again(caller, rt, language
     caller.start(language)
     menu = caller.press("1")
     assert ("press 6" if language == "1" else "oprima 6") in menu.text
-    for topic in "123456":
+    for topic in "12345678*":
         heard = caller.press(topic)
         assert heard.gather is not None
         assert len(heard.said) >= 2, "the answer, then how to go on"
         assert heard.said[-1] == rt.catalog.render(
             "info.more", "en" if language == "1" else "es", channel="voice"
         )
-    back = caller.press("0")
+    back = caller.press("#")
     assert ("press 3" if language == "1" else "oprima 3") in back.text
 
 
@@ -130,7 +164,7 @@ BAD_ANSWERS = {
 CASES = [
     (state, path, bad)
     for state, path in GATHER_STATES
-    for bad in ("hash" if state == "info" else "star", "silence")
+    for bad in ("ninety-nine" if state == "info" else "star", "silence")
 ] + [
     (state, path, bad)
     for state, path in GATHER_STATES
@@ -141,7 +175,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("state", "path", "bad"), CASES, ids=[f"{s}-{b}" for s, _, b in CASES])
-def test_every_question_asks_again_twice_then_says_a_safe_goodbye(caller, rt, state, path, bad):
+def test_every_question_asks_again_twice_then_puts_the_caller_through_to_the_desk(
+    caller, rt, state, path, bad
+):
     bad = BAD_ANSWERS[bad]
     caller.start()
     caller.keys(*path)
@@ -151,10 +187,12 @@ def test_every_question_asks_again_twice_then_says_a_safe_goodbye(caller, rt, st
         again = caller.post(caller.action, **bad)
         assert again.gather is not None and not again.hangs_up
         assert again.said and "press" in again.said[-1].lower(), "the re-ask ends with the question"
-    goodbye = caller.post(caller.action, **bad)
-    assert goodbye.gather is None and goodbye.hangs_up
-    assert rt.program.hq_address in goodbye.text and rt.program.desk_phone in goodbye.text
-    assert count(rt, OutboxMessage) == 0, "nothing was sent for a call that gave up"
+    desk = caller.post(caller.action, **bad)
+    assert desk.gather is None and not desk.hangs_up, "no goodbye: a person"
+    assert desk.dialled == DESK and desk.dial.get("callerId") == HOTLINE_NUMBER
+    assert desk.dial.get("action"), "if the desk does not answer, the call still goes on"
+    assert "desk" in desk.text and "could not go on" not in desk.text
+    assert count(rt, OutboxMessage) == 0, "nothing was sent for a call that did not answer"
 
 
 def test_a_good_answer_resets_the_re_asks(caller):

@@ -44,11 +44,26 @@ def test_a_call_prints_what_the_caller_hears_and_the_keys_pressed(env):
 def test_a_call_to_an_officer_shows_the_whisper_and_each_ring(env):
     output = call("2", "3", "no-answer", "busy")
     assert "Le comunicamos con un oficial ahora." in output
-    assert "(ringing Sgt. Rivera; their phone hears: Safe Passage caller. Press 1 to accept." in output
+    assert "(ringing Sgt. Rivera; their phone hears: Safe Passage caller, who speaks Spanish." in output
+    assert "Oprima 1 para aceptar." in output
     assert "(ringing the desk;" in output
-    assert "nadie pudo contestar" in output and "(the hotline hung up)" in output
+    assert "nadie pudo contestar" in output and "oprima 2" in output and "(you hung up)" in output
 
 
 def test_a_ride_by_phone_in_the_terminal(env):
     output = call("1", "2", "1", "1", "2", "2", "1", "say the QuikTrip at 291 and 3rd Street", "1", "1")
     assert "Your request is sent." in output and "(the hotline hung up)" in output
+
+
+def test_a_caller_who_presses_nothing_is_put_through_to_the_desk_in_the_terminal(env):
+    output = call("", "", "", "", "", "", "no-answer", "")
+    assert "For how the program works, press 1." in output, "silence at the language menu: English"
+    assert "Let me put you through to the desk." in output and "(ringing the desk;" in output
+    assert "To ask for a call back at this number, press 1." in output
+    assert "could not go on with this call" not in output
+
+
+def test_danger_words_said_in_the_terminal_are_answered_first(env):
+    output = call("1", "2", "say I want to kill myself", "1")
+    assert "call or text 988" in output and "We let the duty sergeant know" in output
+    assert output.rindex("Are you safe right now?") > output.index("988"), "then back to the question"

@@ -47,7 +47,7 @@ def talk_now(caller: Caller, language: str = "1"):
 def test_pressing_3_rings_the_first_officer_from_the_hotline_number(caller, roster_on_duty):
     heard = talk_now(caller)
     assert heard.said == [
-        "Connecting you to an officer now. Please stay on the line; this can take a minute."
+        "Connecting you to an officer now. Please stay on the line; this can take up to 3 minutes."
     ]
     assert heard.dialled == CHEN and heard.gather is None
     dial = heard.dial
@@ -70,9 +70,9 @@ def test_the_chain_goes_officers_sergeant_desk_then_the_truthful_fallback(caller
         rung.append(caller.ring(status).dialled)
     assert rung == [CHEN, OKAFOR, RIVERA, DESK]
     last = caller.ring("no-answer")
-    assert last.dial is None and last.hangs_up
-    assert "nobody could answer" in last.text
-    assert rt.program.hq_address in last.text and rt.program.desk_phone in last.text
+    assert last.dial is None and not last.hangs_up and last.gather is not None
+    assert "nobody could answer" in last.text and "call back" in last.text and "ride" in last.text
+    assert rt.program.desk_phone not in last.text, "not the desk that just did not answer"
     (alert,) = [text for text in alerts(rt) if "talk to an officer now" in text]
     assert "nobody took the call (4 rung)" in alert and CANARY not in alert and "5557777" not in alert
 
@@ -169,8 +169,9 @@ def test_the_caller_hanging_up_while_ringing_ends_the_chain_quietly(caller, rt, 
 def test_with_nobody_on_duty_the_desk_is_rung(caller, rt):
     heard = talk_now(caller)
     assert heard.dialled == DESK
+    assert "this can take a minute" in heard.text, "one ring: a minute is the truth"
     last = caller.ring("busy")
-    assert "nobody could answer" in last.text and last.hangs_up
+    assert "nobody could answer" in last.text and last.gather is not None
 
 
 def test_an_officer_who_went_off_duty_meanwhile_is_skipped(caller, rt, roster_on_duty):
@@ -194,9 +195,34 @@ def test_at_most_the_configured_number_of_officers_is_rung(caller, rt):
         assert len(session.exec(select(Officer)).all()) == 7
 
 
-def test_a_spanish_caller_hears_spanish_and_the_officer_english(caller, roster_on_duty):
+def test_a_spanish_caller_hears_spanish_and_the_officer_hears_the_callers_language(caller, roster_on_duty):
     heard = talk_now(caller, "2")
     assert heard.languages == {"es-US"} and "oficial" in heard.text
     whisper = check_twiml(officer_leg(caller, heard.dial.find("Number").get("url")), say_limit=500)
-    assert whisper.languages == {"en-US"}
+    assert whisper.languages == {"en-US", "es-US"}, "officers' languages are not known: both"
+    english = [say.text for say in whisper.gather.iter("Say") if say.get("language") == "en-US"]
+    spanish = [say.text for say in whisper.gather.iter("Say") if say.get("language") == "es-US"]
+    assert "Spanish" in english[0] and "Press 1" in english[0], "an English speaker knows what comes"
+    assert "español" in spanish[0] and "Oprima 1" in spanish[0]
+    assert whisper.said[0] == english[0], "English first: the officer knows why Spanish follows"
     assert "Nadie ha contestado" in caller.ring("no-answer").text
+
+
+def test_an_english_callers_whisper_is_english_only(caller, roster_on_duty):
+    heard = talk_now(caller, "1")
+    whisper = check_twiml(officer_leg(caller, heard.dial.find("Number").get("url")), say_limit=500)
+    assert whisper.languages == {"en-US"} and "Spanish" not in whisper.text
+
+
+def test_a_forged_whisper_language_is_english(caller, roster_on_duty):
+    heard = talk_now(caller, "1")
+    url = heard.dial.find("Number").get("url").replace("lang=en", "lang=xx")
+    from tests.support import sign
+
+    path = url.removeprefix(PUBLIC_URL)
+    params = {"AccountSid": "AC" + "1" * 32, "CallSid": "CA" + uuid.uuid4().hex, "To": CHEN}
+    response = caller.twilio.client.post(
+        path, data=params, headers={"X-Twilio-Signature": sign(path, params)}
+    )
+    whisper = check_twiml(response.get_data(as_text=True), say_limit=500)
+    assert whisper.languages == {"en-US"}

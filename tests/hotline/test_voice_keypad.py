@@ -3,7 +3,7 @@
 import pytest
 
 from flows import INTAKE, Event, Reply
-from flows.voice import MENUS, NO_INPUT, TALK_NOW, UNCLEAR, Heard, read, spoken
+from flows.voice import MENUS, NO_INPUT, REPEAT, TALK_NOW, UNCLEAR, Heard, read, spoken
 from hotline import create_app
 from hotline.config import DEFAULT_PROGRAM, ConfigError
 from hotline.program import load_program
@@ -15,20 +15,24 @@ from tests.support import Twilio, hotline_config
 KEYS = [
     ("welcome", "1", "1"),
     ("welcome", "3", TALK_NOW),
-    ("welcome", "9", "menu"),
+    ("welcome", "9", REPEAT),
     ("welcome", "4", UNCLEAR),
-    ("info", "0", "0"),
-    ("info", "7", "7"),  # pickup; 8 at treatment, 9 while you wait
+    ("info", "#", "0"),
+    ("info", "7", "7"),  # pickup; 8 at treatment
     ("info", "*", "f"),  # star: family and friends
-    ("info", "#", UNCLEAR),
-    ("ask_safe", "1", "yes"),
-    ("ask_safe", "2", "no"),
+    ("info", "0", TALK_NOW),
+    ("info", "9", REPEAT),
+    ("welcome", "0", TALK_NOW),
+    ("ask_weapons", "0", TALK_NOW),
+    ("confirm", "9", REPEAT),
+    ("ask_safe", "1", "1"),
+    ("ask_safe", "2", "2"),
     ("ask_safe", "3", UNCLEAR),
     ("ask_adult", "99", UNCLEAR),
-    ("ask_warrant", "3", "not sure"),
-    ("ask_place", "1", "hq"),
+    ("ask_warrant", "3", "3"),
+    ("ask_place", "1", "1"),
     ("ask_place", "2", UNCLEAR),
-    ("confirm", "1", "yes"),
+    ("confirm", "1", "1"),
     ("confirm", "*", UNCLEAR),
     ("confirm", "#", UNCLEAR),
     ("request_open", "1", UNCLEAR),
@@ -44,13 +48,15 @@ def test_speech_is_read_only_where_a_question_listens_for_it():
     place = "the QuikTrip on 291"
     assert read("ask_place", Heard(speech=f"  {place} ")) == place
     assert read("ask_place", Heard(speech=place, confident=False)) == UNCLEAR
-    assert read("ask_safe", Heard(speech="yes")) == UNCLEAR, "the keypad question takes keys"
+    assert read("ask_safe", Heard(speech="yes")) == "yes", "a spoken answer reaches the flow whole"
+    assert read("ask_safe", Heard(speech="yes", confident=False)) == UNCLEAR
+    assert read("welcome", Heard(speech="a ride")) == UNCLEAR, "menus take keys (and danger words)"
     assert read("ask_place", Heard(speech="status")) == UNCLEAR, "a texting word, not a place"
     assert read("ask_place", Heard(speech="  ")) == NO_INPUT
     assert read("ask_place", Heard(speech="um uh")) == UNCLEAR, "fillers name no place"
     assert read("ask_place", Heard(speech="um, QuikTrip")) == "um, QuikTrip"
     assert read("ask_place", Heard(speech="overdose")) == "overdose", "emergency words reach the flow"
-    assert read("ask_place", Heard(digits="1", speech="main street")) == "hq", "a key wins"
+    assert read("ask_place", Heard(digits="1", speech="main street")) == "1", "a key wins"
 
 
 @pytest.mark.parametrize("state", MENUS)
@@ -64,7 +70,11 @@ def test_the_unclear_marker_is_unclear_to_the_flow_at_every_question(state):
 
 def test_spoken_replies_always_end_with_a_question():
     assert [r.key for r in spoken("ask_safe", [Reply("reask.empty")])] == ["ask_safe.reask"]
-    assert [r.key for r in spoken("welcome", [Reply("under_age")])] == ["under_age", "call.menu"]
+    assert [r.key for r in spoken("welcome", [Reply("under_age")])] == [
+        "under_age",
+        "call.menu",
+        "call.menu.more",
+    ]
     assert [r.key for r in spoken("ask_place", [Reply("help")])] == ["help", "ask_place"]
     assert [r.key for r in spoken("info", [Reply("info.cost"), Reply("info.more")])] == [
         "info.cost",
@@ -148,3 +158,11 @@ def test_a_long_program_text_is_spoken_in_parts_within_the_limit(tmp_path):
     english = [text for text in heard.said if "Please listen" in text or "911" in text]
     assert len(english) > 5 and all(len(text) <= 120 for text in heard.said)
     assert " ".join(english).count("Please listen closely.") == 40
+
+
+def test_keys_reach_the_flow_as_digits_in_no_language():
+    # A Spanish caller pressing 1 must not send the flow "yes", which reads as English.
+    for state, menu in MENUS.items():
+        for key, text in menu.keys.items():
+            # "f" (family and friends, star) is a menu letter in no language either.
+            assert text.isdigit() or text in (TALK_NOW, REPEAT, "f"), (state, key, text)

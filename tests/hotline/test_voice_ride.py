@@ -167,7 +167,8 @@ def test_under_eighteen_is_pointed_elsewhere_then_hears_the_choices(twilio, rt):
     heard = caller.press("2")
     assert "18+" in heard.said[0] and rt.program.crisis_line in heard.said[0]
     assert "1-800-662-4357" in heard.said[0]
-    assert heard.said[-1] == rt.catalog.render("call.menu", "en", channel="voice")
+    assert heard.said[-2] == rt.catalog.render("call.menu", "en", channel="voice")
+    assert "988" in heard.said[-1]
     assert caller.press("1").gather is not None, "the menu still works"
     assert dispatches(rt) == []
 
@@ -188,15 +189,16 @@ def test_the_warrant_answer_is_honest(twilio, rt):
 
 
 @pytest.mark.parametrize("words", ["someone here is overdosing", "he is not breathing"])
-def test_emergency_words_at_the_place_say_911_alert_and_free_the_line(twilio, rt, sergeant, words):
+def test_emergency_words_at_the_place_say_911_alert_and_keep_the_question(twilio, rt, sergeant, words):
     caller = Caller(twilio, rt)
     caller.start()
     caller.keys(*SCREENING)
     heard = caller.speak(words)
-    assert heard.said[0].startswith("Hang up and dial 911 now") and heard.hangs_up
-    assert heard.gather is None
+    assert heard.said[0].startswith("Hang up and dial 911 now") and not heard.hangs_up
+    assert heard.gather is not None, "press 1 to go back, or stay on the line for the desk"
     assert any("emergency" in text for text in staff_texts(rt))
     assert dispatches(rt) == []
+    assert "address or landmark" in caller.press("1").text, "back to the question, unanswered"
 
 
 @pytest.mark.parametrize("words", ["status", "delete", "yes", "no", "not sure", "um", "uh huh", "hmm"])
@@ -216,3 +218,13 @@ def test_a_place_heard_poorly_is_asked_again_then_taken_when_clear(twilio, rt):
     caller.keys(*SCREENING)
     assert "address or landmark" in caller.speak(PLACE, confidence="0.2").text
     assert "May the officer send text updates" in caller.speak(PLACE).text
+
+
+def test_a_spanish_caller_answering_by_keypad_stays_in_spanish(twilio, rt, sergeant):
+    caller = Caller(twilio, rt)
+    ride_by_phone(caller, "2", place=None)
+    summary = caller.press("1")
+    assert summary.languages == {"es-US"} and "Oprima 1" in summary.text
+    caller.press("1")
+    (ride,) = dispatches(rt)
+    assert ride.language == "es"
