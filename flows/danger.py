@@ -34,18 +34,21 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"self harm[a-z]*|selfharm[a-z]*|self injur[a-z]*",
             r"(?:end|ending|take|taking|end to|finish|finishing) (?:my|my own) life",
             r"end (?:it|it all|everything|things)(?! with| between| here)",
-            r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan|planning"
+            r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan"
+            r"|planning"
             r"|trying|tryna|try|wish|wished|rather|deserve)(?: to)?(?: [a-z0-9]+){0,2}"
             r" (?:die|dead|not be alive|not exist|not wake up|disappear forever)",
             r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
             r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
             r"(?:dont|do not|no longer|not|dnt|doesnt) (?:want|wanna|wish|feel like)(?: to)?(?: [a-z]+){0,2}"
-            r" (?:live(?! (?:here|there|in|with|at|near|alone|by))|living|be alive|be here|exist|existing|wake up"
+            r" (?:live(?! (?:here|there|in|with|at|near|alone|by))|living|be alive|be here|exist|existing"
+            r"|wake up"
             r"|go on(?! (?:a|the|my|that|with))|keep going|be around)",
             r"(?:no|not|nothing|isnt|aint|lost)(?: [a-z]+){0,2} (?:point|reason|worth|purpose)"
             r"(?: [a-z]+){0,3} (?:living|live|life|alive|going on|go on|anymore)",
             r"nothing (?:left )?to live for|not worth living|life is pointless",
-            r"better off (?:dead|without me|gone)|(?:world|everyone|everybody)(?: [a-z]+){0,2} better without me",
+            r"better off (?:dead|without me|gone)|(?:world|everyone"
+            r"|everybody)(?: [a-z]+){0,2} better without me",
             r"cant (?:go on|keep going|live like this|take (?:it|this|this life|life) anymore"
             r"|do (?:this|it|life) anymore)",
             r"tired of (?:living|life|being alive)|done with (?:life|living)|give up on life",
@@ -59,7 +62,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?: a)? (?:matar|suicidar|morir|quitar la vida)",
             r"quitarme la vida|quitar(?:me)? mi vida|(?:acabar|terminar|ponerle fin|poner fin)"
             r"(?: con| a)? (?:mi vida|con todo|todo esto|mi existencia)",
-            r"(?:quiero|quisiera|kiero|queria|deseo|prefiero|ganas de|me quiero|me voy a|pienso en|pensando en)"
+            r"(?:quiero|quisiera|kiero|queria|deseo|prefiero|ganas de|me quiero|me voy a|pienso en"
+            r"|pensando en)"
             r"(?: [a-z]+){0,2} (?:morir[a-z]*|muert[a-z]*|desaparecer para siempre)",
             r"ojala (?:me muera|estuviera muert[a-z]*|no despertar)",
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
@@ -73,12 +77,14 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "emergency": {
         "en": (
-            r"od|ods|(?<!thats )(?<!its )(?<!so )(?<!how )(?<!an )(?<!kinda )(?<!very )(?<!weird )odd|oded|odding|oding|odeing|odin|odn|o d|o ded|od ing|odd out",
+            r"od|ods|(?<!thats )(?<!its )(?<!so )(?<!how )(?<!an )(?<!kinda )(?<!very )(?<!weird )odd|oded"
+            r"|odding|oding|odeing|odin|odn|o d|o ded|od ing|odd out",
             r"overdos[a-z]*|over dos[a-z]*|overdoz[a-z]*|overdid|overdone|overdoing|overdo it",
             rf"{NEG_EN}{GAP} (?:breath[a-z]*|wake|waking|woke|wakin|wakeup|conscious"
             rf"|pulse|heartbeat|heart beat|respond(?:ing|s|in)?(?! to (?:my|me|the|your|our|text|texts"
             rf"|message|messages|call|calls)))",
-            r"(?:not|isnt|wont|stopped|aint|doesnt|hasnt|cant) (?:moving|move|movin)|unresponsive|unresponsve|non responsive|nonresponsive|not responsive|no response from (?:him|her|them)",
+            r"(?:not|isnt|wont|stopped|aint|doesnt|hasnt|cant) (?:moving|move|movin)|unresponsive"
+            r"|unresponsve|non responsive|nonresponsive|not responsive|no response from (?:him|her|them)",
             r"cant get (?:him|her|them|my [a-z]+) (?:up|to wake|awake|to respond|to breathe)",
             r"(?:turn[a-z]*|went|gone|going|getting|hes|shes|theyre|lips?|face|skin|fingers?|fingertips"
             r"|nails?|body) (?:[a-z]+ ){0,3}(?:blue|purple|gray|grey|ashen)",
@@ -89,12 +95,15 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"se(?:i|a|e|ie|ei)?(?:s|z)ures?|seizing|seizin|seizeing|convuls[a-z]*|having a fit",
             r"gurgl[a-z]*|foaming|foam[a-z]* (?:at|from) (?:the|his|her) mouth|death rattle|choking"
             r"|snoring (?:weird|funny|loud|strange)",
-            r"dying|dieing|(?<!phone )(?<!battery )(?<!cell )(?:is|s|hes|shes|looks|look|might be|may be|already"
+            r"dying|dieing|(?<!phone )(?<!battery )(?<!cell )(?:is|s|hes|shes|looks|look|might be|may be"
+            r"|already"
             r"|prob|probably) dead|just died",
             rf"(?:took|take|taken|taking|had|did|done|used|ate|swallowed|drank|snorted|shot|smoked"
             rf"|injected|popped|tooken|took like){GAP} too (?:much|many)",
-            r"(?:took|swallowed|ate|popped|taken|take) (?:a |like a |like )?(?:bunch|handful|whole bottle|bottle"
-            r"|all) of (?:pills|my pills|his pills|her pills|meds)|took all (?:my|the|his|her) (?:pills|meds)",
+            r"(?:took|swallowed|ate|popped|taken|take) (?:a |like a |like )?(?:bunch|handful|whole bottle"
+            r"|bottle"
+            r"|all) of (?:pills|my pills|his pills|her pills|meds)|took all (?:my|the|his|her) (?:pills"
+            r"|meds)",
             r"too (?:much|many) (?:pills|fent[a-z]*|heroin|dope|xanax|xans|bars|oxy[a-z]*|percs?"
             r"|drugs?|stuff|meth|coke|h)",
             r"narcan|narcam|narcon|naloxone|naloxon|nalaxone|nasal spray",
@@ -106,7 +115,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "es": (
             r"sobredosis|sobre dosis|sobredosi[a-z]*|sobredos[a-z]*",
-            r"no(?: [a-z]+){0,2} (?:respir[a-z]*|reaccion[a-z]*|respond(?:e|en|iendo)|despiert[a-z]*|despertar[a-z]*"
+            r"no(?: [a-z]+){0,2} (?:respir[a-z]*|reaccion[a-z]*|respond(?:e|en|iendo)|despiert[a-z]*"
+            r"|despertar[a-z]*"
             r"|se mueve|abre los ojos|tiene pulso|le late)",
             r"dejo de respirar|casi no respira|le cuesta respirar|respira (?:raro|mal|poco|lento|muy poco)",
             r"inconsciente|desmay[a-z]*|desvaneci[a-z]*|convulsi[a-z]*|ataque|espuma",
@@ -114,11 +124,13 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|se va a morir|se nos muere",
             r"(?:se puso|se esta poniendo|se volvio|se ve|esta|estan|labios|cara|piel)(?: [a-z]+){0,2}"
             r" (?:morad[a-z]*|azul[a-z]*|gris)",
-            r"uso demasiad[a-z]*|(?:tomo|tome|se tomo|me tome|consumio|se metio|me meti|se inyecto|trago|fumo|tomaron|ingirio)"
+            r"uso demasiad[a-z]*|(?:tomo|tome|se tomo|me tome|consumio|se metio|me meti|se inyecto|trago"
+            r"|fumo|tomaron|ingirio)"
             r"(?: [a-z]+){0,3} (?:demasiad[a-z]*|muchas|muchos|un monton|todas|toda la|todo el)",
             r"se (?:le )?paso (?:de|con) (?:la dosis|la droga|las drogas|las pastillas)|se le paso la mano",
             r"naloxona|narcan",
-            r"(?:llamar|llamen|llama|llame|llamamos|llamo) (?:al|a la) (?:911|ambulancia)|ambulancia|paramedicos"
+            r"(?:llamar|llamen|llama|llame|llamamos|llamo) (?:al|a la) (?:911|ambulancia)|ambulancia"
+            r"|paramedicos"
             r"|(?:es|hay|tengo|tenemos) una emergencia",
         ),
     },

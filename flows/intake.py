@@ -8,18 +8,21 @@ person can still answer or reply MENU. Any understood message resets the count.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .danger import is_crisis
 from .flow import Flow
 from .intents import (
     clean_text,
     is_blank,
-    is_spanish,
     normalise,
     read_adult,
     read_answer,
     read_choice,
     read_folded_command,
     read_place,
+    strip_polite,
 )
+from .language import detect_language, hints, switched_language
+from .questions import is_greeting, read_question, reads_as_question, wants_ride
 from .turn import Effect, Event, Reply, Step
 
 SCREENING = [
@@ -34,6 +37,7 @@ SCREENING = [
 ]
 STATES = ["welcome", "info", *SCREENING, "request_open"]
 ANY = STATES  # a list, not "*": wildcards misbehave on a shared multi-model machine (#331)
+MENUS = ["welcome", "info"]
 
 PROMPTS = {
     "welcome": "welcome",
@@ -90,6 +94,45 @@ TRANSITIONS = [
     },
     {"trigger": "restart", "source": ANY, "dest": "welcome", "after": "mark_prompt"},
     {"trigger": "reset", "source": ANY, "dest": "welcome", "after": ["mark_sorry", "mark_prompt"]},
+    # Questions in the person's own words, asks for a ride and hellos, before each state's answers:
+    # the answer, then the question they were at (screening answers are kept).
+    {"trigger": "ride_request", "source": ANY, "dest": "ask_safe", "after": "mark_prompt"},
+    {"trigger": "question", "source": ANY, "dest": None, "after": ["mark_answer", "mark_prompt"]},
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "info",
+        "conditions": "has_question",
+        "after": ["mark_answer", "mark_more"],
+    },
+    {
+        "trigger": "receive",
+        "source": ANY,
+        "dest": None,
+        "conditions": "has_question",
+        "after": ["mark_answer", "mark_prompt"],
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "request_open",
+        "conditions": ["is_ride_request", "has_open_request"],
+        "after": "mark_status",
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "ask_safe",
+        "conditions": "is_ride_request",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "welcome",
+        "conditions": "is_greeting",
+        "after": "mark_prompt",
+    },
     # welcome
     {
         "trigger": "receive",
@@ -292,6 +335,8 @@ RELAYED = ("accepted", "arriving")  # an officer is on the case: texts can pass 
 SAID_AS = {"offered": "waiting"}
 CLOSED = ("completed", "cancelled")
 LANGUAGES = ("en", "es")
+ANSWERED_TOPICS = ("arrest",)  # answered beside the info menu's own topics (INFO_CHOICES)
+STAY_IN_LANGUAGE = ("ask_place",)  # place names are often Spanish words: never a reason to switch
 SILENT_WHEN_OPTED_OUT = {"emergency", "crisis", "help", "opt_in"}  # the only ones that answer
 
 
@@ -334,14 +379,34 @@ class Intake:
                 return (state if known else initial), None
         if language:
             self.language = language
+        elif state is None:
+            self.language = self.first_language(command) or self.language
+        elif state not in STAY_IN_LANGUAGE:
+            self.language = switched_language(self.text, self.language) or self.language
         if known and not self.idle:
             return state, command or "receive"
         self.answers, self.reasks = {}, 0
         if command:
             return initial, command
-        if state is None and is_spanish(self.text):
-            self.language = "es"
-        return initial, ("reset" if state is not None and not known else "restart")
+        if state is not None and not known:
+            return initial, "reset"
+        if not self.has_open_request():
+            if wants_ride(self.text):
+                return initial, "ride_request"
+            if self.topic() is not None:
+                return initial, "question"
+        return initial, "restart"
+
+    def first_language(self, command: str | None) -> str | None:
+        """Return the language a first message is written in, when it tells."""
+        if command is None:
+            return detect_language(self.text)
+        spanish, english = hints(self.text)  # "suicidal" alone: too short for the detector
+        return "es" if spanish > english else None
+
+    def topic(self) -> str | None:
+        """Return the program question the person asks, among those with an answer."""
+        return read_question(self.text, frozenset(INFO_CHOICES) - {"back"} | set(ANSWERED_TOPICS))
 
     def step(self, state: str) -> Step:
         """Return what the turn decided, ending in `state`."""
@@ -383,6 +448,28 @@ class Intake:
     def has_place(self) -> bool:
         """Tell whether the person named a place to meet or chose headquarters."""
         return read_place(self.raw) is not None
+
+    def has_question(self) -> bool:
+        """Tell whether the person asked a program question instead of answering this state."""
+        if self.state == "ask_place":
+            asked = reads_as_question(self.raw, self.text)
+        elif self.state == "request_open":
+            asked = not self.has_relay()
+        elif self.state == "ask_adult":
+            asked = read_adult(self.text) is None
+        elif self.state in SCREENING:
+            asked = read_answer(self.text) is None
+        else:
+            asked = read_choice(self.text, INFO_CHOICES if self.state == "info" else WELCOME_CHOICES) is None
+        return asked and self.topic() is not None
+
+    def is_ride_request(self) -> bool:
+        """Tell whether the person asked for a ride in their own words."""
+        return wants_ride(self.text)
+
+    def is_greeting(self) -> bool:
+        """Tell whether the person said hello or asked for help."""
+        return is_greeting(strip_polite(self.text))
 
     def is_info_choice(self) -> bool:
         """Tell whether the person chose how the program works."""
@@ -501,6 +588,14 @@ class Intake:
         self.say("welcome_back")
         self.mark_status()
 
+    def mark_answer(self) -> None:
+        """Answer the program question the person asked in their own words."""
+        self.say(f"info.{self.topic()}")
+
+    def mark_more(self) -> None:
+        """Say how to get another answer."""
+        self.say("info.more")
+
     def mark_topic(self) -> None:
         """Answer one program question and say how to go on."""
         self.say(f"info.{read_choice(self.text, INFO_CHOICES)}")
@@ -550,6 +645,8 @@ class Intake:
         """Give 911 guidance and alert the sergeant."""
         self.do("alert_sergeant", reason="emergency")
         self.say("emergency")
+        if is_crisis(self.text):  # "took too many pills, i want to die": 988 as well as 911
+            self.say("crisis")
 
     def mark_crisis(self) -> None:
         """Give 988 and 911 guidance and alert the sergeant."""

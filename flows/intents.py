@@ -10,6 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from .danger import read_danger
+from .language import detect_language
+
 MAX_WORDS = 12  # a longer text is a story, not an answer: re-ask rather than guess
 MAX_INPUT = 1600  # Twilio's own cap on one message; bounds the work for anything longer
 PLACE_LIMIT = 200
@@ -235,47 +238,138 @@ COMMANDS = (
 )
 
 YES = frozenset(
-    {"1", "y", "yes", "yeah", "yea", "yeh", "yep", "yup", "ya", "yah", "yess", "ye"}
-    | {"ok", "okay", "okey", "k", "kk", "sure", "alright", "correct", "right", "affirmative"}
-    | {"absolutely", "definitely", "certainly", "fine", "good", "safe", "adult"}
-    | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto"}
-    | {"afirmativo", "simon", "seguro", "segura"}
+    {"1", "y", "yes", "yeah", "yea", "yeh", "yep", "yup", "ya", "yah", "yess", "ye", "yuh", "yas", "yh"}
+    | {"ok", "okay", "okey", "k", "kk", "sure", "alright", "correct", "right", "affirmative", "aight"}
+    | {"absolutely", "definitely", "certainly", "fine", "good", "safe", "adult", "yessir", "yessum"}
+    | {"mhm", "mhmm", "mmhm", "mmhmm", "ofc", "bet", "totally", "indeed", "yeppers", "surely"}
+    | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto", "va", "orale"}
+    | {"afirmativo", "simon", "seguro", "segura", "aja", "exacto", "obvio", "sii"}
 )
 NO = frozenset(
-    {"2", "n", "no", "nope", "nah", "nay", "negative", "never", "not", "nop", "noo", "nooo"}
-    | {"none", "nothing", "nunca", "nel", "nada", "ninguno", "ninguna", "ningun", "tampoco"}
+    {"2", "n", "no", "nope", "nah", "nay", "negative", "never", "not", "nop", "noo", "nooo", "naw"}
+    | {"none", "nothing", "nunca", "nel", "nada", "ninguno", "ninguna", "ningun", "tampoco", "nuh"}
+    | {"negativo", "nah"}
 )
 NEGATIONS = frozenset({"not", "no", "never", "nunca"})  # "not safe" is a no, not a yes
-YES_PHRASES = ("of course", "por supuesto", "i am", "i do", "i will", "i have", "lo soy")
+YES_PHRASES = (
+    "of course",
+    "por supuesto",
+    "i am",
+    "i do",
+    "i will",
+    "i have",
+    "lo soy",
+    "i think so",
+    "i believe so",
+    "i guess so",
+    "for sure",
+    "fo sho",
+    "uh huh",
+    "you bet",
+    "sure thing",
+    "sounds good",
+    "that works",
+    "thats right",
+    "yes sir",
+    "yes maam",
+    "yes mam",
+    "si claro",
+    "claro que si",
+    "creo que si",
+    "asi es",
+    "de acuerdo",
+    "si senor",
+    "si senora",
+)
+NO_PHRASES = (
+    "i dont think so",
+    "dont think so",
+    "i do not think so",
+    "creo que no",
+    "not really",
+    "not at all",
+    "no way",
+    "nuh uh",
+    "uh uh",
+    "hell no",
+    "para nada",
+    "de ninguna manera",
+    "i dont",
+    "i do not",
+    "i wont",
+    "i will not",
+    "im not",
+    "i am not",
+    "i havent",
+    "i have not",
+    "no tengo",
+    "not yet",
+    "todavia no",
+    "aun no",
+    "no thanks",
+    "no thank you",
+    "no gracias",
+    "nel pastel",
+)
 NOT_SURE = (
     "3",
     "not sure",
+    "not really sure",
     "unsure",
     "idk",
+    "idek",
     "i dont know",
     "dont know",
     "i do not know",
     "dunno",
     "maybe",
+    "mayb",
+    "mabye",
     "no idea",
+    "no clue",
+    "not a clue",
     "perhaps",
     "possibly",
     "could be",
+    "might",
+    "prob",
+    "probably",
+    "prolly",
+    "probly",
+    "kinda",
+    "kind of",
+    "sort of",
+    "sorta",
+    "depends",
     "not certain",
     "no se",
+    "nose",
+    "no c",
+    "ns",
     "no lo se",
     "no estoy seguro",
     "no estoy segura",
     "no sabe",
+    "no sabria",
+    "quien sabe",
     "quizas",
     "quiza",
     "tal vez",
+    "talvez",
     "a lo mejor",
     "puede ser",
+    "puede que",
+    "capaz",
     "ni idea",
 )
-MINOR_WORDS = frozenset({"under", "younger", "minor", "menor", "menos"})
-ADULT_WORDS = frozenset({"over", "older", "mayor"})
+MINOR_WORDS = frozenset(
+    {"under", "younger", "minor", "menor", "menos", "underage", "kid", "teen", "teenager"}
+)
+ADULT_WORDS = frozenset({"over", "older", "mayor", "adult", "adulto", "adulta", "grown"})
+AGE_NEGATIONS = frozenset({"not", "isnt", "aint", "never", "nunca", "arent"})
+ADULT_AGE = 18
+LEAD_WORDS = 6  # a long voice-to-text answer leads with it: "yeah I think so, I mean I've got..."
+MAX_SENTENCE = 60  # longer than a spoken sentence: a story, not an answer
 
 NUMBER_WORDS = {
     "zero": "0",
@@ -305,14 +399,29 @@ HQ = frozenset(
 )
 
 
+# Emoji people answer with: read as the words they stand for ("👍🏽": the skin tone is dropped).
+EMOJI_WORDS = {
+    "\U0001f44d": " yes ",  # thumbs up
+    "\U0001f44c": " yes ",  # OK hand
+    "\u2705": " yes ",  # check mark button
+    "\u2714": " yes ",  # check mark
+    "\U0001f197": " yes ",  # OK button
+    "\U0001f44e": " no ",  # thumbs down
+    "\u274c": " no ",  # cross mark
+    "\u2716": " no ",  # multiplication x
+    "\U0001f6ab": " no ",  # prohibited
+    "\U0001f937": " not sure ",  # shrug
+}
+
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def normalise(text: str) -> str:
-    """Fold text to lowercase ASCII words separated by single spaces."""
+    """Fold text to lowercase ASCII words separated by single spaces (a thumbs-up reads "yes")."""
     bare = text[:MAX_INPUT]
     # ASCII has nothing to decompose and no combining marks: skip the per-character pass.
     if not bare.isascii():
+        bare = "".join(EMOJI_WORDS.get(c, c) for c in bare)
         decomposed = unicodedata.normalize("NFKD", bare)
         bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     # Drop apostrophes so "can't" and "I'm" stay one word: "cant", "im".
@@ -372,9 +481,15 @@ def read_command(text: str, channel: str = "sms") -> tuple[str | None, str | Non
 
 
 def read_folded_command(folded: str, channel: str = "sms") -> tuple[str | None, str | None]:
-    """Return the global command in a text already through `normalise`, and its language."""
+    """Return the global command in a text already through `normalise`, and its language.
+
+    Danger comes first, read by meaning (flows/danger.py): an emergency, or suicidal words.
+    """
     if not folded:
         return None, None
+    danger, language, _ = read_danger(folded)
+    if danger:
+        return danger, language
     core = strip_polite(folded)
     for command, test in _COMMAND_TESTS:
         if command.sms_only and channel != "sms":
@@ -385,29 +500,43 @@ def read_folded_command(folded: str, channel: str = "sms") -> tuple[str | None, 
 
 
 def is_spanish(text: str) -> bool:
-    """Tell whether a normalised first message looks Spanish ("hola", "necesito ayuda")."""
-    return contains_any(text, SPANISH_HINTS)
+    """Tell whether a normalised first message is in Spanish ("hola", "me pueden ayudar")."""
+    return detect_language(text) == "es"
+
+
+def stretched(word: str, table: frozenset[str]) -> bool:
+    """Tell whether a word is in a table once letters typed over and over are cut ("yesss", "nahh")."""
+    if word in table or not word.isalpha():
+        return word in table
+    once = re.sub(r"(.)\1{2,}", r"\1", word)
+    return once in table or re.sub(r"(.)\1+", r"\1", word) in table
 
 
 def read_answer(text: str, phrases: bool = True) -> str | None:
     """Return "yes", "no" or "not_sure" for a normalised answer, or None when unclear.
 
-    `phrases=False` ignores the weak yes of "I am ..." (in "I am 16" the age answers).
+    A long answer (voice to text) is read from its first words. `phrases=False` ignores phrases
+    such as "I am ..." or "I'm not ..." (in "I am 16" or "I'm not a minor" the age answers).
     """
     words = text.split()
-    if not words or len(words) > MAX_WORDS:
+    if not words or len(words) > MAX_SENTENCE:
         return None
+    if len(words) > MAX_WORDS:
+        words = words[:LEAD_WORDS]
+        text = " ".join(words)
     if contains_any(text, NOT_SURE):
         return "not_sure"
+    if phrases and contains_any(text, NO_PHRASES):
+        return "no"
     yes = no = False
     for before, word in zip(["", *words[:-1]], words, strict=True):
-        if word in YES and word not in NO:
+        if stretched(word, NO):
+            no = True
+        elif stretched(word, YES):
             if before in NEGATIONS:
                 no = True
             else:
                 yes = True
-        elif word in NO:
-            no = True
     if phrases and not yes and not no:
         yes = contains_any(text, YES_PHRASES)
     if yes == no:
@@ -415,24 +544,44 @@ def read_answer(text: str, phrases: bool = True) -> str | None:
     return "yes" if yes else "no"
 
 
-def read_age(text: str) -> str | None:
-    """Return "yes" (18+) or "no" for an answer that states an age, or None."""
+def _age_said(text: str) -> tuple[str | None, bool]:
+    """Return "yes" (18+), "no" or None for a stated age, and whether a negation said it."""
     words = text.split()
     if not words or len(words) > MAX_WORDS:
-        return None
-    if any(w in MINOR_WORDS for w in words):
-        return "no"
-    ages = {int(w) for w in words if w.isdigit() and len(w) <= 3 and 4 <= int(w) <= 120}
-    if len(ages) == 1:
-        return "yes" if ages.pop() >= 18 else "no"
-    if any(w in ADULT_WORDS for w in words):
-        return "yes"
-    return None
+        return None, False
+    said, negated = None, False
+    for i, word in enumerate(words):
+        kind = "no" if word in MINOR_WORDS else "yes" if word in ADULT_WORDS else None
+        if kind is None:
+            continue
+        before = words[max(0, i - 3) : i]
+        # "not a minor", "no soy menor": the bound is denied, so the other side is meant.
+        if AGE_NEGATIONS & set(before) or words[i - 2 : i - 1] == ["no"] and i >= 2:
+            kind, negated = ("yes" if kind == "no" else "no"), True
+        if said not in (None, kind):
+            return None, False
+        said = kind
+    if said:  # "under 18", "over 18": the number is the bound, not the age
+        return said, negated
+    ages = {(i, int(w)) for i, w in enumerate(words) if w.isdigit() and len(w) <= 3 and 4 <= int(w) <= 120}
+    if len({age for _, age in ages}) != 1:
+        return None, False
+    i, age = min(ages)
+    if age >= ADULT_AGE and (words[i - 1 : i] == ["not"] or words[max(0, i - 2) : i] == ["no", "tengo"]):
+        return "no", True  # "I'm not 18", "no tengo 18"
+    return ("yes" if age >= ADULT_AGE else "no"), False
+
+
+def read_age(text: str) -> str | None:
+    """Return "yes" (18+) or "no" for an answer that states an age, or None."""
+    return _age_said(text)[0]
 
 
 def read_adult(text: str) -> str | None:
-    """Return "yes" or "no" to "are you 18 or older?", reading ages too ("I'm 17")."""
-    age = read_age(text)
+    """Return "yes" or "no" to "are you 18 or older?", reading ages too ("I'm 17", "not a minor")."""
+    age, negated = _age_said(text)
+    if negated:  # "no, I'm not a minor": the yes or no only echoes the question's framing
+        return age
     said = read_answer(text, phrases=age is None)
     if age is None:
         return said if said != "not_sure" else None

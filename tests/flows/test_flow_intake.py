@@ -66,7 +66,7 @@ INPUTS = {
         "garbage": "banana",
         "empty": "",
         "blank": "   \n ",
-        "emoji": "🙏👍",
+        "emoji": "🙏🌹",  # a thumbs-up is a yes (test_flow_understanding.py)
         "long": "yes " * 400,
     },
     "es": {
@@ -559,6 +559,7 @@ STATUSES = ["waiting", "accepted", "arriving", "no_officer", "completed", "cance
 CONTEXTS = [{}, {"idle": True}] + [{"request": {"ref": "R7K2", "status": s}} for s in STATUSES]
 SAMPLES = sorted({text for table in INPUTS.values() for text in table.values()})
 SAMPLES += [text for text, _, _ in GLOBALS] + ["Walmart", "HQ", "17", "25", "4", "5", "6"]
+SAMPLES += ["will i get arrested?", "me van a arrestar?", "is it free", "hi", "I need a ride"]
 
 
 def variants(state, language):

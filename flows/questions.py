@@ -1,0 +1,158 @@
+"""Read questions in people's own words, requests for a ride, and hellos, in English and Spanish.
+
+Pure, like the rest of `flows`. Each topic is a list of concept patterns over a normalised text
+(lowercase ASCII, no punctuation): "will i get arrested", "me van a arrestar", "is it free",
+"cuanto cuesta". A topic's answer is the catalog text `info.<topic>`; the flow answers only the
+topics it has a text for (flows/intake.py), so a topic listed here waits until its text exists.
+"""
+
+import re
+
+# Checked in this order: the first topic that matches answers ("tengo una orden de arresto" is
+# about a warrant, not about being arrested; "how much longer" is about waiting, not cost).
+TOPICS: dict[str, tuple[str, ...]] = {
+    "warrants": (
+        r"warrants?|warrent[a-z]*|warrant[a-z]*",
+        r"orden(?:es)? de (?:arresto|captura|aprehension|detencion)|(?:tengo|tienen"
+        r"|hay) (?:una )?orden(?:es)?",
+    ),
+    "waiting": (
+        r"how long (?:will|till|until|til|does|do|is|before|for|until they)|how much longer|eta",
+        r"when (?:will|are|is|do|does|should) (?:they|you|he|she|the officer|someone|somebody|the cop|yall"
+        r"|my ride|the ride)(?: [a-z]+)? (?:get|be|come|coming|arrive|here|there|show)",
+        r"where (?:are|is) (?:they|the officer|he|she|my ride|the cop|my officer)|are (?:they|you) (?:coming"
+        r"|close)",
+        r"cuanto (?:tiempo|tardan|tarda|falta|se tardan|van a tardar)|cuando (?:llegan|llega|vienen|viene)"
+        r"|ya (?:vienen|viene)|donde (?:esta|estan) (?:el oficial|la policia|mi oficial)",
+    ),
+    "arrest": (
+        r"arrest[a-z]*|jail|prison|lock(?:ed)? (?:me )?up|lock me up|charged|charges|press charges",
+        r"(?:get|be|am i|in) (?:in )?trouble|busted|a trap|setup|set up|sting|criminal record|my record",
+        r"arrest[a-z]*|carcel|deten(?:er|ido|ida|gan|erme)|me (?:van a |pueden )?(?:meter|llevar) pres[oa]"
+        r"|preso|presa|encerr[a-z]*|cargos|problemas con la (?:ley|policia)|una trampa",
+    ),
+    "cost": (
+        r"cost[a-z]*|how much (?:does|is|will|do|for|would|it|this|are|money)|price|pay|paying|afford",
+        r"(?:is|it|its|this|that|everything|totally|for|really|completely|actually|be) free|free of charge",
+        r"insurance|insured|medicaid|medicare|money|do (?:you|they) charge|charge (?:me|for)",
+        r"cuanto (?:cuesta|vale|cobran|es|hay que pagar)|cuesta|costo|gratis|gratuito|pagar|pago|dinero"
+        r"|cobran",
+        r"seguro medico|(?:no tengo|sin|tengo|necesito|con) (?:seguro|aseguranza)|aseguranza|medicaid",
+    ),
+    "residency": (
+        r"(?:live|living|reside|stay|staying) (?:in|out|outside|near|far)|dont live|do not live|where i live",
+        r"not from (?:here|lees summit|around|this)|from out of (?:town|state)|out of (?:town|state|county)"
+        r"|(?:another|different|other) (?:city|town|county|state)|resident[a-z]*",
+        r"(?:vivir|vivo|vive|vivimos|vivo) (?:en|aqui|fuera|afuera|lejos|cerca)|no vivo|otra ciudad"
+        r"|otro (?:condado|estado|pueblo)|residen[a-z]*|de fuera",
+    ),
+    "privacy": (
+        r"confidential[a-z]*|anonymous[a-z]*|anon|privacy|private|privately|secret",
+        r"who (?:will |can |would |gets to |else )?(?:see|know|read|find out)|(?:find|found) out|tell (?:my"
+        r"|anyone)",
+        r"(?:keep|save|store|record|track)[a-z]* (?:my|this|the|these|our) (?:number|info|messages|texts|name"
+        r"|data|conversation|chat|phone)|my (?:info|information|data|name)|share my",
+        r"confidencial|anonim[a-z]*|privad[a-z]*|privacidad|secreto|mis (?:datos|mensajes)"
+        r"|se (?:van a )?enter[a-z]*"
+        r"|quien (?:va a |puede )?(?:ver|sabe|saber|leer|lee)|guardan",
+    ),
+    "bring": (
+        r"bring|brought|need to (?:have|carry|take)|what do i need|take with me|carry",
+        r"(?:my|an|a|photo|state|need|no|have|any) ids?|identification|license",
+        r"traer|llevar|(?:que|tengo que|necesito) (?:llevar|traer)|identificacion|documentos|licencia",
+    ),
+    "pickup": (
+        r"(?:police|cop|patrol|marked|unmarked|squad) car|uniform|what (?:car|vehicle)",
+        r"what will (?:the officer|they|he|she) (?:drive|look like|wear)|how will i know (?:them|the officer"
+        r"|its them)",
+        r"patrulla|carro de (?:la )?policia|uniforme|que (?:carro|coche)",
+    ),
+    "treatment": (
+        r"(?:what|which) (?:kind|type|sort) of (?:treatment|rehab|program|place|help)|detox or rehab",
+        r"is it (?:detox|rehab|inpatient|outpatient)|how long is (?:treatment|rehab|the program|detox)",
+        r"(?:do|will|can) (?:they|you|i) (?:give|get|have) (?:me )?(?:methadone|suboxone|meds|medication)",
+        r"(?:que|cual) tipo de (?:tratamiento|programa|ayuda)|desintox[a-z]*|que tratamiento",
+    ),
+    "what_happens": (
+        r"what happens|whats (?:going to|gonna) happen|what will happen|how (?:does|do|will|would) (?:this"
+        r"|it|that|the program|the process|yall|you guys|things|amnesty) work|how it works",
+        r"(?:whats|what is) (?:the process|this|safe passage|the program|this program|amnesty)|then what"
+        r"|what next|whats next|what do (?:you|they|the officers?) do|amnesty",
+        r"que (?:pasa|va a pasar|sigue|hacen)|como funciona|que es esto|que es (?:el programa|safe passage)"
+        r"|de que se trata|el proceso|amnistia",
+    ),
+    "family": (
+        r"(?:my|mi) (?:son|daughter|kid|kids|child|husband|wife|boyfriend|girlfriend|partner|brother|sister"
+        r"|mom|mother|dad|father|cousin|nephew|niece|grandson|granddaughter|loved one)",
+        r"for (?:someone|somebody) else|(?:a|my) (?:loved one|family member)|help (?:my|a) (?:friend|family)",
+        r"(?:mi|a mi) (?:hijo|hija|hijos|esposo|esposa|novio|novia|hermano|hermana|mama|madre|papa|padre"
+        r"|primo|prima|sobrino|sobrina|nieto|nieta)|para (?:otra persona|alguien mas|un familiar)"
+        r"|un (?:familiar|ser querido)",
+    ),
+}
+
+# A text asking for a ride to treatment ("can someone pick me up", "necesito que me recojan").
+RIDE = (
+    r"ride|rides|raite|aventon|pick me up|pick up me|come (?:get|pick up|and get) me|pickup|pick-up",
+    r"(?:want|wanna|need|ready|like|take me|get me|go|going|get) (?:to )?(?:go )?(?:to |into |in )?"
+    r"(?:treatment|rehab|detox|a program|the hospital for treatment)",
+    r"take me (?:to|in)|drive me|get me (?:to|into|out)|(?:can|could) (?:someone|somebody|you|an officer)"
+    r" (?:come|pick|get|take)",
+    r"recojan|recoger(?:me)?|recogerme|recojame|vengan? (?:por|a buscar)me|vengan por mi|venir por mi"
+    r"|(?:quiero|necesito|me pueden|pueden) (?:ir|entrar|llevar(?:me)?)(?: a)? (?:tratamiento|rehabilitacion"
+    r"|desintoxicacion|un programa)|llevenme|llevame|llevarme|transporte|viaje",
+)
+
+# Hellos and asks for help that mean "show me what you can do" from any menu.
+GREETING = (
+    r"hi|hii|hey|heya|hello|helo|yo|sup|good (?:morning|afternoon|evening|night)|hi there|hello there",
+    r"(?:can you |can u |can someone |please )?help(?: me)?(?: please)?|i need (?:some )?help|need help"
+    r"|i want help|i need to talk to someone",
+    r"hola|ola|buenas|buenos dias|buenas (?:tardes|noches)|buen dia|que tal|oye",
+    r"(?:quiero|necesito) ayuda|ayuda(?:me|nme)?|ayudeme|(?:me )?(?:pueden|puede) ayudar"
+    r"|necesito hablar con alguien",
+)
+
+# How a question starts: where a place is asked, only a text that reads as a question is one.
+QUESTION_START = frozenset(
+    {"what", "whats", "how", "will", "would", "can", "could", "do", "does", "did", "is", "are", "am"}
+    | {"who", "when", "where", "why", "should", "if", "que", "como", "cuanto", "cuanta", "cuando"}
+    | {"donde", "quien", "puedo", "pueden", "puede", "tengo", "es", "hay", "me", "voy", "necesito"}
+)
+
+_BOUND = "(?<![a-z0-9]){}(?![a-z0-9])"
+
+
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(_BOUND.format("(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"))
+
+
+_TOPICS = {topic: _compile(patterns) for topic, patterns in TOPICS.items()}
+_RIDE = _compile(RIDE)
+_GREETING = re.compile("(?:" + "|".join(f"(?:{p})" for p in GREETING) + ")")
+
+
+def read_question(folded: str, topics: "set[str] | frozenset[str] | None" = None) -> str | None:
+    """Return the topic a normalised text asks about, among `topics` (all when None), or None."""
+    if not folded:
+        return None
+    for topic, pattern in _TOPICS.items():
+        if (topics is None or topic in topics) and pattern.search(folded):
+            return topic
+    return None
+
+
+def reads_as_question(raw: str, folded: str) -> bool:
+    """Tell whether a text is put as a question: a question mark or a question's first word."""
+    words = folded.split()
+    return "?" in raw or "\u00bf" in raw or bool(words) and words[0] in QUESTION_START
+
+
+def wants_ride(folded: str) -> bool:
+    """Tell whether a normalised text asks for a ride to treatment."""
+    return bool(folded) and _RIDE.search(folded) is not None
+
+
+def is_greeting(folded: str) -> bool:
+    """Tell whether a whole normalised text is a hello or a plain ask for help."""
+    return bool(folded) and _GREETING.fullmatch(folded) is not None
