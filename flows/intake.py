@@ -11,6 +11,8 @@ from typing import Any
 from .danger import is_crisis
 from .flow import Flow
 from .intents import (
+    NO,
+    YES,
     clean_text,
     is_blank,
     normalise,
@@ -22,7 +24,14 @@ from .intents import (
     strip_polite,
 )
 from .language import detect_language, hints, switched_language
-from .questions import is_greeting, read_question, reads_as_question, wants_ride
+from .questions import (
+    is_greeting,
+    looks_like_place,
+    read_question,
+    reads_as_question,
+    wants_ride,
+    without_question,
+)
 from .turn import Effect, Event, Reply, Step
 
 SCREENING = [
@@ -450,18 +459,24 @@ class Intake:
         return read_place(self.raw) is not None
 
     def has_question(self) -> bool:
-        """Tell whether the person asked a program question instead of answering this state."""
-        if self.state == "ask_place":
-            asked = reads_as_question(self.raw, self.text)
-        elif self.state == "request_open":
-            asked = not self.has_relay()
-        elif self.state == "ask_adult":
-            asked = read_adult(self.text) is None
-        elif self.state in SCREENING:
-            asked = read_answer(self.text) is None
-        else:
-            asked = read_choice(self.text, INFO_CHOICES if self.state == "info" else WELCOME_CHOICES) is None
-        return asked and self.topic() is not None
+        """Tell whether the person asked a program question rather than answer this state."""
+        topic = self.topic()
+        if topic is None:
+            return False
+        if self.state == "ask_place":  # "I have a warrant" names no place; "the jail on 3rd" does
+            return reads_as_question(self.raw, self.text) or not looks_like_place(self.text)
+        if self.state == "request_open":
+            return not self.has_relay()
+        if self.state in MENUS:  # a menu number, a ride or the officer choice wins
+            choices = INFO_CHOICES if self.state == "info" else WELCOME_CHOICES
+            return read_choice(self.text, choices) in (None, "info") and not self.text.isdigit()
+        if self.state == "ask_warrant" and topic == "warrants":
+            return read_answer(self.text) is None  # "I have a warrant" answers this question
+        # "yes, is it free?" answers first; "i have medicaid is that ok" asks.
+        rest = without_question(self.text, topic)
+        said = read_adult(rest) if self.state == "ask_adult" else read_answer(rest, phrases=False)
+        lead = self.text.split()[0]
+        return said is None or not (lead in YES or lead in NO or lead.isdigit())
 
     def is_ride_request(self) -> bool:
         """Tell whether the person asked for a ride in their own words."""
@@ -469,7 +484,7 @@ class Intake:
 
     def is_greeting(self) -> bool:
         """Tell whether the person said hello or asked for help."""
-        return is_greeting(strip_polite(self.text))
+        return is_greeting(self.text) or is_greeting(strip_polite(self.text))
 
     def is_info_choice(self) -> bool:
         """Tell whether the person chose how the program works."""

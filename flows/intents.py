@@ -242,7 +242,7 @@ YES = frozenset(
     | {"ok", "okay", "okey", "k", "kk", "sure", "alright", "correct", "right", "affirmative", "aight"}
     | {"absolutely", "definitely", "certainly", "fine", "good", "safe", "adult", "yessir", "yessum"}
     | {"mhm", "mhmm", "mmhm", "mmhmm", "ofc", "bet", "totally", "indeed", "yeppers", "surely"}
-    | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto", "va", "orale"}
+    | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto", "orale"}
     | {"afirmativo", "simon", "seguro", "segura", "aja", "exacto", "obvio", "sii"}
 )
 NO = frozenset(

@@ -11,7 +11,7 @@ from typing import Any
 
 # Words one language uses and the other does not (after `normalise`: no accents, no capitals).
 # Left out on purpose: words both share or that are names or menu words ("no", "si", "me", "a",
-# "y", "la", "el", "es", "en", "hq", "ok", "menu").
+# "y", "la", "el", "en", "hq", "ok", "menu"); "es" alone is the word for Spanish anyway.
 SPANISH = frozenset(
     {"hola", "ola", "buenas", "buenos", "buen", "dia", "dias", "tardes", "noches", "gracias", "porfa"}
     | {"por", "favor", "porfavor", "necesito", "necesita", "necesitamos", "quiero", "quiere", "queremos"}
@@ -27,6 +27,7 @@ SPANISH = frozenset(
     | {"recojan", "recoger", "recogerme", "llevar", "traer", "pasa", "funciona", "gratis", "cuesta"}
     | {"arrestar", "carcel", "seguro", "vivo", "vivir", "otra", "otro", "ciudad", "alguien", "nada"}
     | {"claro", "sabe", "les", "nos", "al", "unas", "pastillas", "alguno", "alguna", "mucho", "mucha"}
+    | {"es", "confidencial", "anonimo", "privacidad", "orden", "ordenes", "sobredosis", "respira"}
 )
 ENGLISH = frozenset(
     {"i", "im", "ive", "id", "my", "the", "is", "are", "was", "were", "you", "your", "u", "ur"}

@@ -54,7 +54,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"|data|conversation|chat|phone)|my (?:info|information|data|name)|share my",
         r"confidencial|anonim[a-z]*|privad[a-z]*|privacidad|secreto|mis (?:datos|mensajes)"
         r"|se (?:van a )?enter[a-z]*"
-        r"|quien (?:va a |puede )?(?:ver|sabe|saber|leer|lee)|guardan",
+        r"|quien (?:va a |puede )?(?:ver|saber|leer|lee)|guardan",
     ),
     "bring": (
         r"bring|brought|need to (?:have|carry|take)|what do i need|take with me|carry",
@@ -106,8 +106,8 @@ RIDE = (
 # Hellos and asks for help that mean "show me what you can do" from any menu.
 GREETING = (
     r"hi|hii|hey|heya|hello|helo|yo|sup|good (?:morning|afternoon|evening|night)|hi there|hello there",
-    r"(?:can you |can u |can someone |please )?help(?: me)?(?: please)?|i need (?:some )?help|need help"
-    r"|i want help|i need to talk to someone",
+    r"(?:can you |can u |can someone |could you |please )?help(?: me| us)?(?: please| pls| plz)?",
+    r"i need (?:some )?help|need help|i want help|i need to talk to someone",
     r"hola|ola|buenas|buenos dias|buenas (?:tardes|noches)|buen dia|que tal|oye",
     r"(?:quiero|necesito) ayuda|ayuda(?:me|nme)?|ayudeme|(?:me )?(?:pueden|puede) ayudar"
     r"|necesito hablar con alguien",
@@ -118,6 +118,17 @@ QUESTION_START = frozenset(
     {"what", "whats", "how", "will", "would", "can", "could", "do", "does", "did", "is", "are", "am"}
     | {"who", "when", "where", "why", "should", "if", "que", "como", "cuanto", "cuanta", "cuando"}
     | {"donde", "quien", "puedo", "pueden", "puede", "tengo", "es", "hay", "me", "voy", "necesito"}
+)
+
+# Words that name a place: where the place is asked, a statement without them ("no tengo seguro",
+# "im from out of town") is about the program, not where to meet.
+PLACE_WORDS = frozenset(
+    {"st", "street", "ave", "avenue", "rd", "road", "blvd", "hwy", "highway", "pkwy", "dr", "ln", "way"}
+    | {"parking", "lot", "store", "station", "park", "church", "hospital", "library", "motel", "hotel"}
+    | {"house", "apartment", "apt", "corner", "behind", "front", "outside", "near", "by", "across"}
+    | {"walmart", "qt", "quiktrip", "walgreens", "mcdonalds", "gas", "bus", "stop", "school", "hq"}
+    | {"calle", "esquina", "parque", "tienda", "casa", "afuera", "enfrente", "frente", "gasolinera"}
+    | {"estacion", "iglesia", "escuela", "parada", "avenida", "carretera", "detras", "cerca", "junto"}
 )
 
 _BOUND = "(?<![a-z0-9]){}(?![a-z0-9])"
@@ -140,6 +151,16 @@ def read_question(folded: str, topics: "set[str] | frozenset[str] | None" = None
         if (topics is None or topic in topics) and pattern.search(folded):
             return topic
     return None
+
+
+def without_question(folded: str, topic: str) -> str:
+    """Return a normalised text without the words that asked about a topic."""
+    return " ".join(_TOPICS[topic].sub(" ", folded, count=1).split())
+
+
+def looks_like_place(folded: str) -> bool:
+    """Tell whether a normalised text names a place: a number or a place word."""
+    return any(word.isdigit() or word in PLACE_WORDS for word in folded.split())
 
 
 def reads_as_question(raw: str, folded: str) -> bool:
