@@ -29,6 +29,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
     "crisis": {
         "en": (
             r"suicid[a-z]*|suiside|suisidal|sewerslide|unalive[a-z]*|kms|kmss",
+            r"s[uie]{1,3}[cs](?:ii?|ie)?d[a-z]*",  # sucide, suicde, suecide, sucidial
             rf"(?:kill|killing|killin|kil|end|ending|hurt|hurting|harm|harming|cut|cutting|hang|hanging"
             rf"|shoot|shooting|off|offing|drown|drowning|poison|poisoning|stab|starve) {SELF}",
             r"self harm[a-z]*|selfharm[a-z]*|self injur[a-z]*",
@@ -46,7 +47,10 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|go on(?! (?:a|the|my|that|with))|keep going|be around)",
             r"(?:no|not|nothing|isnt|aint|lost)(?: [a-z]+){0,2} (?:point|reason|worth|purpose)"
             r"(?: [a-z]+){0,3} (?:living|live|life|alive|going on|go on|anymore)",
-            r"nothing (?:left )?to live for|not worth living|life is pointless",
+            r"nothing (?:left )?to live for|not worth living|life is pointless|whats the point anymore",
+            r"point (?:of|in) (?:living|life|going on|being alive|anything|it all)",
+            r"(?:should|might as well|may as well|just gonna|just going to) (?:just )?"
+            r"(?:die|end it|kill myself)",
             r"better off (?:dead|without me|gone)|(?:world|everyone"
             r"|everybody)(?: [a-z]+){0,2} better without me",
             r"cant (?:go on|keep going|live like this|take (?:it|this|this life|life) anymore"
@@ -69,6 +73,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
             r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar)",
             r"ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas",
+            r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
+            r"|ahorcarme|colgarme|cortarme las venas|tirarme (?:de|del|al|a las) ",
             r"(?:no|sin)(?: [a-z]+){0,2} (?:sentido|razon|motivo|vale la pena)(?: [a-z]+){0,2}"
             r" (?:vivir|la vida|seguir|seguir viviendo)",
             r"(?:hacerme|hacer me|quiero hacer|me quiero hacer|voy a hacer|me voy a hacer) (?:dano|algo malo)"
@@ -95,32 +101,38 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"se(?:i|a|e|ie|ei)?(?:s|z)ures?|seizing|seizin|seizeing|convuls[a-z]*|having a fit",
             r"gurgl[a-z]*|foaming|foam[a-z]* (?:at|from) (?:the|his|her) mouth|death rattle|choking"
             r"|snoring (?:weird|funny|loud|strange)",
-            r"dying|dieing|(?<!phone )(?<!battery )(?<!cell )(?:is|s|hes|shes|looks|look|might be|may be"
+            r"(?:dying|dieing)(?! (?:for|to))|(?<!phone )(?<!battery )(?<!cell )(?:is|s|hes|shes|looks|look"
+            r"|might be|may be"
             r"|already"
             r"|prob|probably) dead|just died",
             rf"(?:took|take|taken|taking|had|did|done|used|ate|swallowed|drank|snorted|shot|smoked"
             rf"|injected|popped|tooken|took like){GAP} too (?:much|many)",
-            r"(?:took|swallowed|ate|popped|taken|take) (?:a |like a |like )?(?:bunch|handful|whole bottle"
-            r"|bottle"
-            r"|all) of (?:pills|my pills|his pills|her pills|meds)|took all (?:my|the|his|her) (?:pills"
-            r"|meds)",
+            r"(?:took|swallowed|ate|popped|taken|take|did|snorted|smoked|shot) (?:a |like a |like )?"
+            r"(?:bunch|handful|whole bottle|bottle|ton|shit ton|load|all) of",
+            r"took all (?:my|the|his|her) (?:pills|meds)",
             r"too (?:much|many) (?:pills|fent[a-z]*|heroin|dope|xanax|xans|bars|oxy[a-z]*|percs?"
             r"|drugs?|stuff|meth|coke|h)",
             r"narcan|narcam|narcon|naloxone|naloxon|nalaxone|nasal spray",
             r"call(?:ed|ing)? (?:911|an ambulance|the ambulance)|ambulance|paramedic[s]?"
             r"|(?:its|this is|an|having an|theres an|got an|need an|real) emergency",
             r"heart attack|heart stopped|no heartbeat|stroke|chest pain",
+            r"(?:breathing|breath|heart|pulse|heartbeat) (?:has |just |is )?(?:stopped|stopping|slowed"
+            r"|slowing)",
+            r"(?:wont|not|isnt|didnt|doesnt|cant get (?:him|her|them) to) (?:come|coming) (?:to|around)"
+            r"(?! (?:the|my|a|an|your|our|his|her|get|see|pick|meet|me|you|us|here|there|work|school))",
             r"(?:tried|trying|try|tryin) (?:to )?wake (?:him|her|them|my [a-z]+)",
             r"breathing (?:is )?(?:weird|funny|slow|slowly|shallow|strange|bad|wrong)",
         ),
         "es": (
             r"sobredosis|sobre dosis|sobredosi[a-z]*|sobredos[a-z]*",
-            r"no(?: [a-z]+){0,2} (?:respir[a-z]*|reaccion[a-z]*|respond(?:e|en|iendo)|despiert[a-z]*"
+            r"no(?: (?!quiero|kiero|quisiera|deseo)[a-z]+){0,2} (?:respir[a-z]*|reaccion[a-z]*|respond(?:e"
+            r"|en|iendo)|despiert[a-z]*"
             r"|despertar[a-z]*"
             r"|se mueve|abre los ojos|tiene pulso|le late)",
             r"dejo de respirar|casi no respira|le cuesta respirar|respira (?:raro|mal|poco|lento|muy poco)",
-            r"inconsciente|desmay[a-z]*|desvaneci[a-z]*|convulsi[a-z]*|ataque|espuma",
-            r"se (?:esta )?muriendo|muriendose|se muere|se murio|esta muert[a-z]*|me muero|me estoy muriendo"
+            r"inconsciente|desmay[a-z]*|desmall[a-z]*|desvaneci[a-z]*|convulsi[a-z]*|ataque|espuma",
+            r"se (?:esta )?muriendo|muriendo|muriendose|se muere|se murio|esta muert[a-z]*|me muero"
+            r"|me estoy muriendo"
             r"|se va a morir|se nos muere",
             r"(?:se puso|se esta poniendo|se volvio|se ve|esta|estan|labios|cara|piel)(?: [a-z]+){0,2}"
             r" (?:morad[a-z]*|azul[a-z]*|gris)",
@@ -185,7 +197,7 @@ KNOWN = frozenset(
     | {"desmayo", "desayuno", "desayunar", "resolver", "responsive", "suicide", "seizure", "overdo"}
     | {"recibiendo", "sufriendo", "durmiendo", "riendo", "corriendo", "viendo", "comiendo", "pidiendo"}
     | {"overdue", "overcome", "overdrive", "ambulant", "suicides", "mercedes", "morirte"}
-    | {"subsidio", "respetando", "breaking", "bathing", "gargling"}
+    | {"subsidio", "respetando", "breaking", "bathing", "gargling", "despertar", "despertarme"}
     # English words of nine letters or more two edits from a target (from a frequency dictionary).
     | {"responses", "respondent", "responders", "reactions", "preaching", "bleaching", "breaching"}
     | {"broaching", "breeching", "sheathing", "overcoming", "overjoyed", "overusing", "imbalance"}
