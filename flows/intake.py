@@ -25,6 +25,7 @@ from .intents import (
 )
 from .language import detect_language, hints, switched_language
 from .questions import (
+    QUESTION_OPENINGS,
     is_greeting,
     looks_like_place,
     read_question,
@@ -467,16 +468,19 @@ class Intake:
             return reads_as_question(self.raw, self.text) or not looks_like_place(self.text)
         if self.state == "request_open":
             return not self.has_relay()
-        if self.state in MENUS:  # a menu number, a ride or the officer choice wins
-            choices = INFO_CHOICES if self.state == "info" else WELCOME_CHOICES
-            return read_choice(self.text, choices) in (None, "info") and not self.text.isdigit()
+        if self.state in MENUS:  # a menu number, a ride or the officer choice wins over the words
+            numbered = any(word.isdigit() for word in self.text.split())
+            if self.state == "info":
+                return not numbered and read_choice(self.text, INFO_CHOICES) != "back"
+            return not numbered and read_choice(self.text, WELCOME_CHOICES) in (None, "info")
         if self.state == "ask_warrant" and topic == "warrants":
             return read_answer(self.text) is None  # "I have a warrant" answers this question
         # "yes, is it free?" answers first; "i have medicaid is that ok" asks.
         rest = without_question(self.text, topic)
         said = read_adult(rest) if self.state == "ask_adult" else read_answer(rest, phrases=False)
         lead = self.text.split()[0]
-        return said is None or not (lead in YES or lead in NO or lead.isdigit())
+        opens = self.text.startswith(QUESTION_OPENINGS)
+        return said is None or opens or not (lead in YES or lead in NO or lead.isdigit())
 
     def is_ride_request(self) -> bool:
         """Tell whether the person asked for a ride in their own words."""

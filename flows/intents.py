@@ -160,7 +160,7 @@ YES = frozenset(
     | {"absolutely", "definitely", "certainly", "fine", "good", "safe", "adult", "yessir", "yessum"}
     | {"mhm", "mhmm", "mmhm", "mmhmm", "ofc", "bet", "totally", "indeed", "yeppers", "surely"}
     | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto", "orale"}
-    | {"afirmativo", "simon", "seguro", "segura", "aja", "exacto", "obvio", "sii"}
+    | {"afirmativo", "simon", "seguro", "segura", "aja", "exacto", "obvio", "sii", "andale"}
 )
 NO = frozenset(
     {"2", "n", "no", "nope", "nah", "nay", "negative", "never", "not", "nop", "noo", "nooo", "naw"}
@@ -197,7 +197,10 @@ YES_PHRASES = (
     "de acuerdo",
     "si senor",
     "si senora",
+    "why not",
+    "a salvo",
 )
+STRONG_YES = ("why not", "sure why not")  # "not" here says yes
 NO_PHRASES = (
     "i dont think so",
     "dont think so",
@@ -278,6 +281,7 @@ NOT_SURE = (
     "puede que",
     "capaz",
     "ni idea",
+    "ni se",
 )
 MINOR_WORDS = frozenset(
     {"under", "younger", "minor", "menor", "menos", "underage", "kid", "teen", "teenager"}
@@ -445,6 +449,8 @@ def read_answer(text: str, phrases: bool = True) -> str | None:
         return "not_sure"
     if phrases and contains_any(text, NO_PHRASES):
         return "no"
+    if phrases and contains_any(text, STRONG_YES):
+        return "yes"
     yes = no = False
     for before, word in zip(["", *words[:-1]], words, strict=True):
         if stretched(word, NO):

@@ -32,7 +32,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"|preso|presa|encerr[a-z]*|cargos|problemas con la (?:ley|policia)|una trampa",
     ),
     "cost": (
-        r"cost[a-z]*|how much (?:does|is|will|do|for|would|it|this|are|money)|price|pay|paying|afford",
+        r"cost[a-z]*|how much (?:does|is|will|do|for|would|it|this|are|money)|price(?! chopper)|pay|paying"
+        r"|afford",
         r"(?:is|it|its|this|that|everything|totally|for|really|completely|actually|be) free|free of charge",
         r"insurance|insured|medicaid|medicare|money|do (?:you|they) charge|charge (?:me|for)",
         r"cuanto (?:cuesta|vale|cobran|es|hay que pagar)|cuesta|costo|gratis|gratuito|pagar|pago|dinero"
@@ -43,6 +44,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"(?:live|living|reside|stay|staying) (?:in|out|outside|near|far)|dont live|do not live|where i live",
         r"not from (?:here|lees summit|around|this)|from out of (?:town|state)|out of (?:town|state|county)"
         r"|(?:another|different|other) (?:city|town|county|state)|resident[a-z]*",
+        r"(?:people|someone|somebody|anyone|folks) from|(?:im|i am|were|we are) from|not from|i live in",
+        r"(?:no soy|somos|soy|vengo|venimos) de (?:aqui|otr[ao]|fuera|afuera|lejos)",
         r"(?:vivir|vivo|vive|vivimos|vivo) (?:en|aqui|fuera|afuera|lejos|cerca)|no vivo|otra ciudad"
         r"|otro (?:condado|estado|pueblo)|residen[a-z]*|de fuera",
     ),
@@ -52,14 +55,20 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"|anyone)",
         r"(?:keep|save|store|record|track)[a-z]* (?:my|this|the|these|our) (?:number|info|messages|texts|name"
         r"|data|conversation|chat|phone)|my (?:info|information|data|name)|share my",
+        r"(?:anyone|anybody|somebody|someone|people|my family|my job|my boss|my work|my parents|my wife"
+        r"|my husband|my mom|my kids|the cops|police) (?:have to|has to|gonna|going to|will|would|need to)"
+        r" (?:know|find out|see|hear|be told)",
+        r"(?:keep|keeping|kept) (?:any )?records|records|tracking|delete (?:my|it|this|everything)|erase",
+        r"(?:se|me) (?:va|van) a enterar|enterar[a-z]*|(?:guardar|guardan|guardaran) (?:mi|mis)|registros",
         r"confidencial|anonim[a-z]*|privad[a-z]*|privacidad|secreto|mis (?:datos|mensajes)"
         r"|se (?:van a )?enter[a-z]*"
         r"|quien (?:va a |puede )?(?:ver|saber|leer|lee)|guardan",
     ),
     "bring": (
-        r"bring|brought|need to (?:have|carry|take)|what do i need|take with me|carry",
+        r"bring|brought|need to (?:have|carry|take)|what do i need|(?:take|have) with me|carry",
         r"(?:my|an|a|photo|state|need|no|have|any) ids?|identification|license",
-        r"traer|llevar|(?:que|tengo que|necesito) (?:llevar|traer)|identificacion|documentos|licencia",
+        r"que (?:llevo|traigo)|(?:llevo|traigo) algo|traer|llevar|(?:que|tengo que|necesito) (?:llevar"
+        r"|traer)|identificacion|documentos|licencia",
     ),
     "pickup": (
         r"(?:police|cop|patrol|marked|unmarked|squad) car|uniform|what (?:car|vehicle)",
@@ -74,10 +83,11 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"(?:que|cual) tipo de (?:tratamiento|programa|ayuda)|desintox[a-z]*|que tratamiento",
     ),
     "what_happens": (
-        r"what happens|whats (?:going to|gonna) happen|what will happen|how (?:does|do|will|would) (?:this"
-        r"|it|that|the program|the process|yall|you guys|things|amnesty) work|how it works",
+        r"what happens|whats (?:going to|gonna) happen|what will happen|how it works",
+        r"how (?:does|do|will|would) (?:this|it|that|the|your|yall|you guys|you all|things|amnesty)"
+        r"(?: [a-z]+)? work",
         r"(?:whats|what is) (?:the process|this|safe passage|the program|this program|amnesty)|then what"
-        r"|what next|whats next|what do (?:you|they|the officers?) do|amnesty",
+        r"|what next|whats next|what do (?:you|you guys|yall|you all|they|the officers?) do|amnesty",
         r"que (?:pasa|va a pasar|sigue|hacen)|como funciona|que es esto|que es (?:el programa|safe passage)"
         r"|de que se trata|el proceso|amnistia",
     ),
@@ -119,6 +129,8 @@ QUESTION_START = frozenset(
     | {"who", "when", "where", "why", "should", "if", "que", "como", "cuanto", "cuanta", "cuando"}
     | {"donde", "quien", "puedo", "pueden", "puede", "tengo", "es", "hay", "me", "voy", "necesito"}
 )
+# A question put as "and if ...": "y si no tengo seguro", "what if i have a warrant".
+QUESTION_OPENINGS = ("y si ", "and if ", "what if ", "what about ", "y que tal si ", "que tal si ")
 
 # Words that name a place: where the place is asked, a statement without them ("no tengo seguro",
 # "im from out of town") is about the program, not where to meet.
@@ -129,6 +141,8 @@ PLACE_WORDS = frozenset(
     | {"walmart", "qt", "quiktrip", "walgreens", "mcdonalds", "gas", "bus", "stop", "school", "hq"}
     | {"calle", "esquina", "parque", "tienda", "casa", "afuera", "enfrente", "frente", "gasolinera"}
     | {"estacion", "iglesia", "escuela", "parada", "avenida", "carretera", "detras", "cerca", "junto"}
+    | {"back", "side", "inside", "chopper", "target", "mall", "plaza", "center", "market", "shop", "bar"}
+    | {"restaurant", "gym", "work", "job", "home", "room", "inn", "clinic", "jail", "court", "mercado"}
 )
 
 _BOUND = "(?<![a-z0-9]){}(?![a-z0-9])"
@@ -160,12 +174,14 @@ def without_question(folded: str, topic: str) -> str:
 
 def looks_like_place(folded: str) -> bool:
     """Tell whether a normalised text names a place: a number or a place word."""
-    return any(word.isdigit() or word in PLACE_WORDS for word in folded.split())
+    return any(word in PLACE_WORDS or any(c.isdigit() for c in word) for word in folded.split())
 
 
 def reads_as_question(raw: str, folded: str) -> bool:
     """Tell whether a text is put as a question: a question mark or a question's first word."""
     words = folded.split()
+    if folded.startswith(QUESTION_OPENINGS):
+        return True
     return "?" in raw or "\u00bf" in raw or bool(words) and words[0] in QUESTION_START
 
 
