@@ -30,6 +30,12 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
         "en": (
             r"suicid[a-z]*|suiside|suisidal|sewerslide|unalive[a-z]*|kms|kmss",
             r"s[uie]{1,3}[cs](?:ii?|ie)?d[a-z]*",  # sucide, suicde, suecide, sucidial
+            r"disappear forever|never wake up again|(?:if|when) i (?:was|were|am|wasnt|werent) (?:dead|gone"
+            r"|here)"
+            r"|(?:happier|better) (?:if i|without me)",
+            r"jump(?:ing)? (?:off|from) (?:a|the|this|that) (?:bridge|roof|building|overpass|cliff)"
+            r"|(?:jump|step|walk)(?:ing)? in front of (?:a|the) (?:train|car|truck|bus)",
+            r"(?:so|so that|and|till|until) i (?:can |could |will |would |just )?die",
             rf"(?:kill|killing|killin|kil|end|ending|hurt|hurting|harm|harming|cut|cutting|hang|hanging"
             rf"|shoot|shooting|off|offing|drown|drowning|poison|poisoning|stab|starve) {SELF}",
             r"self harm[a-z]*|selfharm[a-z]*|self injur[a-z]*",
@@ -37,7 +43,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"end (?:it|it all|everything|things)(?! with| between| here)",
             r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan"
             r"|planning"
-            r"|trying|tryna|try|wish|wished|rather|deserve)(?: to)?(?: [a-z0-9]+){0,2}"
+            r"|trying|tryna|try|wish|wished|rather|deserve)(?: to)?(?: [a-z0-9]+){0,3}"
             r" (?:die|dead|not be alive|not exist|not wake up|disappear forever)",
             r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
             r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
@@ -71,8 +77,9 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?: [a-z]+){0,2} (?:morir[a-z]*|muert[a-z]*|desaparecer para siempre)",
             r"ojala (?:me muera|estuviera muert[a-z]*|no despertar)",
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
-            r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar)",
+            r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar|estar viv[oa])",
             r"ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas",
+            r"(?:cansad[oa]|harto|harta|me canse|me cansé) de (?:vivir|la vida|estar vivo|estar viva)",
             r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
             r"|ahorcarme|colgarme|cortarme las venas|tirarme (?:de|del|al|a las) ",
             r"(?:no|sin)(?: [a-z]+){0,2} (?:sentido|razon|motivo|vale la pena)(?: [a-z]+){0,2}"
@@ -116,6 +123,10 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"call(?:ed|ing)? (?:911|an ambulance|the ambulance)|ambulance|paramedic[s]?"
             r"|(?:its|this is|an|having an|theres an|got an|need an|real) emergency",
             r"heart attack|heart stopped|no heartbeat|stroke|chest pain",
+            r"gasp[a-z]*|(?:cant|cannot|not|isnt) get(?:ting)? (?:any )?air|struggling to breath[a-z]*",
+            r"(?:he|she|bro|him|her|they|friend|son|daughter|brother|sister|boyfriend|girlfriend|husband|wife"
+            r"|baby|dude|guy|man|mom|dad|cousin|buddy|homie|roommate) (?:is|s|looks|look|went|turned|turning"
+            r"|getting|going)(?: [a-z]+)? (?:blue|purple|grey|gray)",
             r"(?:breathing|breath|heart|pulse|heartbeat) (?:has |just |is )?(?:stopped|stopping|slowed"
             r"|slowing)",
             r"(?:wont|not|isnt|didnt|doesnt|cant get (?:him|her|them) to) (?:come|coming) (?:to|around)"
@@ -130,7 +141,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|despertar[a-z]*"
             r"|se mueve|abre los ojos|tiene pulso|le late)",
             r"dejo de respirar|casi no respira|le cuesta respirar|respira (?:raro|mal|poco|lento|muy poco)",
-            r"inconsciente|desmay[a-z]*|desmall[a-z]*|desvaneci[a-z]*|convulsi[a-z]*|ataque|espuma",
+            r"inconsciente|ahog[a-z]*|asfixi[a-z]*|desmay[a-z]*|desmall[a-z]*|desvaneci[a-z]*|convulsi[a-z]*"
+            r"|ataque|espuma",
             r"se (?:esta )?muriendo|muriendo|muriendose|se muere|se murio|esta muert[a-z]*|me muero"
             r"|me estoy muriendo"
             r"|se va a morir|se nos muere",
