@@ -120,7 +120,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"too (?:much|many) (?:pills|fent[a-z]*|heroin|dope|xanax|xans|bars|oxy[a-z]*|percs?"
             r"|drugs?|stuff|meth|coke|h)",
             r"narcan|narcam|narcon|naloxone|naloxon|nalaxone|nasal spray",
-            r"call(?:ed|ing)? (?:911|an ambulance|the ambulance)|ambulance|paramedic[s]?"
+            r"call(?:ed|ing)? (?:911|an ambulance|the ambulance)|ambulance(?! bay| entrance| station"
+            r"| service| company| parking)|paramedic[s]?"
             r"|(?:its|this is|an|having an|theres an|got an|need an|real) emergency",
             r"heart attack|heart stopped|no heartbeat|stroke|chest pain",
             r"gasp[a-z]*|(?:cant|cannot|not|isnt) get(?:ting)? (?:any )?air|struggling to breath[a-z]*",
