@@ -346,6 +346,8 @@ SAID_AS = {"offered": "waiting"}
 CLOSED = ("completed", "cancelled")
 LANGUAGES = ("en", "es")
 ANSWERED_TOPICS = ("arrest",)  # answered beside the info menu's own topics (INFO_CHOICES)
+ANSWERABLE = frozenset(INFO_CHOICES) - {"back"} | frozenset(ANSWERED_TOPICS)
+UNREAD = object()  # a turn's question topic, not read yet
 STAY_IN_LANGUAGE = ("ask_place",)  # place names are often Spanish words: never a reason to switch
 SILENT_WHEN_OPTED_OUT = {"emergency", "crisis", "help", "opt_in"}  # the only ones that answer
 
@@ -374,6 +376,7 @@ class Intake:
         self.text = normalise(self.raw)
         self.blank = not self.text and is_blank(self.raw)
         self.unclear = False
+        self._topic: str | None | object = UNREAD
         self.replies: list[Reply] = []
         self.effects: list[Effect] = []
 
@@ -416,7 +419,9 @@ class Intake:
 
     def topic(self) -> str | None:
         """Return the program question the person asks, among those with an answer."""
-        return read_question(self.text, frozenset(INFO_CHOICES) - {"back"} | set(ANSWERED_TOPICS))
+        if self._topic is UNREAD:  # several guards ask in one turn: read the text once
+            self._topic = read_question(self.text, ANSWERABLE)
+        return self._topic
 
     def step(self, state: str) -> Step:
         """Return what the turn decided, ending in `state`."""
