@@ -46,7 +46,7 @@ ENGLISH = frozenset(
 GREETINGS = frozenset({"hola", "ola", "buenas", "buenos dias", "buenas tardes", "buenas noches", "buen dia"})
 CONFIDENT = 0.8  # the detector's share for a first message with no telling word
 CLEARLY = 0.9  # ... and for switching language mid-conversation
-MIN_SWITCH_WORDS = 3  # a switch needs a sentence, never "ok", "no" or a place name
+MIN_SWITCH_WORDS = 3  # a switch needs a sentence (never "ok", "no" or a place name)
 
 
 @lru_cache(maxsize=1)
@@ -91,9 +91,10 @@ def switched_language(folded: str, current: str) -> str | None:
     if folded in GREETINGS:
         return "es" if current != "es" else None
     words = folded.split()
-    if len(words) < MIN_SWITCH_WORDS:
-        return None
     spanish, english = hints(folded)
+    # A sentence, or two words only the other language uses ("quiero ayuda", "cuanto cuesta").
+    if len(words) < MIN_SWITCH_WORDS and max(spanish, english) < len(words):
+        return None
     if current != "es" and spanish >= 2 and english == 0 and spanish_share(folded) >= CLEARLY:
         return "es"
     if current == "es" and english >= 2 and spanish == 0 and spanish_share(folded) <= 1 - CLEARLY:

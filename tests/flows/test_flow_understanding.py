@@ -201,6 +201,11 @@ def test_a_whole_sentence_in_the_other_language_switches_mid_conversation():
     assert step.language == "en"
 
 
+@pytest.mark.parametrize("text", ["quiero ayuda", "cuanto cuesta", "hola"])
+def test_two_words_only_spanish_uses_switch_to_spanish(text):
+    assert INTAKE.handle("info", {"language": "en"}, Event(text)).language == "es"
+
+
 def test_the_place_never_switches_language():
     data = {"language": "en", "answers": dict(understanding.FULL), "reasks": 0}
     step = INTAKE.handle("ask_place", data, Event("en la esquina de la calle tercera y la avenida principal"))
@@ -298,3 +303,16 @@ def test_hellos_from_the_info_menu_show_the_welcome(text):
 @pytest.mark.parametrize("text", ["ride", "I need a ride"])
 def test_a_ride_from_the_info_menu_starts_the_ride_questions(text):
     assert INTAKE.handle("info", {"language": "en"}, Event(text)).state == "ask_safe"
+
+
+def test_the_language_detector_is_built_only_when_first_needed():
+    import subprocess
+
+    code = (
+        "import flows, flows.language as language\n"
+        "before = language.detector.cache_info().currsize\n"
+        "flows.INTAKE.handle('ask_safe', {}, flows.Event('yes'))\n"
+        "print(before, language.detector.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.split() == ["0", "0"]
