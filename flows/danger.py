@@ -36,6 +36,10 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"jump(?:ing)? (?:off|from) (?:a|the|this|that) (?:bridge|roof|building|overpass|cliff)"
             r"|(?:jump|step|walk)(?:ing)? in front of (?:a|the) (?:train|car|truck|bus)",
             r"(?:so|so that|and|till|until) i (?:can |could |will |would |just )?die",
+            r"(?:care|notice|miss me) if i (?:died|die|was gone|was dead|disappeared|wasnt here)"
+            r"|stop (?:living|existing|being alive)",
+            r"(?:been|started|start|keep|still|back to) cutting(?! back| down| off| out| the| my hair| hair"
+            r"| weed)",
             rf"(?:kill|killing|killin|kil|end|ending|hurt|hurting|harm|harming|cut|cutting|hang|hanging"
             rf"|shoot|shooting|off|offing|drown|drowning|poison|poisoning|stab|starve) {SELF}",
             r"self harm[a-z]*|selfharm[a-z]*|self injur[a-z]*",
@@ -47,7 +51,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r" (?:die|dead|not be alive|not exist|not wake up|disappear forever)",
             r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
             r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
-            r"(?:dont|do not|no longer|not|dnt|doesnt) (?:want|wanna|wish|feel like)(?: to)?(?: [a-z]+){0,2}"
+            r"(?:dont|do not|no longer|not|dnt|doesnt)(?: think i| feel like i)? (?:want|wanna|wish"
+            r"|feel like)(?: to)?(?: [a-z]+){0,2}"
             r" (?:live(?! (?:here|there|in|with|at|near|alone|by))|living|be alive|be here|exist|existing"
             r"|wake up"
             r"|go on(?! (?:a|the|my|that|with))|keep going|be around)",
@@ -79,6 +84,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
             r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar|estar viv[oa])",
             r"ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas",
+            r"mejor (?:me muero|morirme|me mato|estar muert[oa])",
             r"(?:cansad[oa]|harto|harta|me canse|me cansé) de (?:vivir|la vida|estar vivo|estar viva)",
             r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
             r"|ahorcarme|colgarme|cortarme las venas|tirarme (?:de|del|al|a las) ",
@@ -154,6 +160,9 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?: [a-z]+){0,3} (?:demasiad[a-z]*|muchas|muchos|un monton|todas|toda la|todo el)",
             r"se (?:le )?paso (?:de|con) (?:la dosis|la droga|las drogas|las pastillas)|se le paso la mano",
             r"naloxona|narcan",
+            r"(?:tomo|tome|se tomo|me tome|trago|se trago) (?:un|el|una|todo el|toda la) (?:frasco|bote"
+            r"|botella|caja"
+            r"|paquete)",
             r"(?:llamar|llamen|llama|llame|llamamos|llamo) (?:al|a la) (?:911|ambulancia)|ambulancia"
             r"|paramedicos"
             r"|(?:es|hay|tengo|tenemos) una emergencia",
