@@ -160,7 +160,8 @@ YES = frozenset(
     | {"absolutely", "definitely", "certainly", "fine", "good", "safe", "adult", "yessir", "yessum"}
     | {"mhm", "mhmm", "mmhm", "mmhmm", "ofc", "bet", "totally", "indeed", "yeppers", "surely"}
     | {"si", "s", "sip", "claro", "vale", "dale", "bueno", "bien", "cierto", "correcto", "orale"}
-    | {"afirmativo", "simon", "seguro", "segura", "aja", "exacto", "obvio", "sii", "andale"}
+    | {"afirmativo", "simon", "seguro", "segura", "aja", "exacto", "obvio", "sii", "andale", "sale"}
+    | {"def", "yesh", "affirm", "roger", "copy"}
 )
 NO = frozenset(
     {"2", "n", "no", "nope", "nah", "nay", "negative", "never", "not", "nop", "noo", "nooo", "naw"}
@@ -282,6 +283,13 @@ NOT_SURE = (
     "capaz",
     "ni idea",
     "ni se",
+    "not positive",
+    "not 100",
+    "cant remember",
+    "dont remember",
+    "do not remember",
+    "no me acuerdo",
+    "no recuerdo",
 )
 MINOR_WORDS = frozenset(
     {"under", "younger", "minor", "menor", "menos", "underage", "kid", "teen", "teenager"}
@@ -289,6 +297,21 @@ MINOR_WORDS = frozenset(
 ADULT_WORDS = frozenset({"over", "older", "mayor", "adult", "adulto", "adulta", "grown"})
 AGE_NEGATIONS = frozenset({"not", "isnt", "aint", "never", "nunca", "arent"})
 ADULT_AGE = 18
+# Ages in words ("twenty one", "treinta y cinco"); ones count only after tens (a bare "one" is 1).
+TEENS = {"thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17}
+TEENS |= {"eighteen": 18, "nineteen": 19, "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16}
+TEENS |= {"diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20}
+TEENS |= {f"veinti{one}": 20 + n for n, one in enumerate(("uno", "dos", "tres", "cuatro"), 1)}
+TEENS |= {f"veinti{one}": 25 + n for n, one in enumerate(("cinco", "seis", "siete", "ocho", "nueve"))}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
+TENS |= {"treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80}
+ONES = {
+    w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), 1)
+}
+TENS_DIGITS = frozenset(str(n) for n in TENS.values())
+ONES |= {
+    w: n for n, w in enumerate(("uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"), 1)
+}
 LEAD_WORDS = 6  # a long voice-to-text answer leads with it: "yeah I think so, I mean I've got..."
 MAX_SENTENCE = 60  # longer than a spoken sentence: a story, not an answer
 
@@ -467,9 +490,26 @@ def read_answer(text: str, phrases: bool = True) -> str | None:
     return "yes" if yes else "no"
 
 
+def age_digits(words: list[str]) -> list[str]:
+    """Write ages given in words as digits: "im twenty one" -> "im 21"."""
+    out: list[str] = []
+    for word in words:
+        if word in TEENS:
+            out.append(str(TEENS[word]))
+        elif word in TENS:
+            out.append(str(TENS[word]))
+        elif word in ONES and out and out[-1] in TENS_DIGITS:
+            out[-1] = str(int(out[-1]) + ONES[word])
+        elif word == "y" and out and out[-1] in TENS_DIGITS:
+            continue  # "treinta y cinco"
+        else:
+            out.append(word)
+    return out
+
+
 def _age_said(text: str) -> tuple[str | None, bool]:
     """Return "yes" (18+), "no" or None for a stated age, and whether a negation said it."""
-    words = text.split()
+    words = age_digits(text.split())
     if not words or len(words) > MAX_WORDS:
         return None, False
     said, negated = None, False
