@@ -104,24 +104,10 @@ TRANSITIONS = [
     },
     {"trigger": "restart", "source": ANY, "dest": "welcome", "after": "mark_prompt"},
     {"trigger": "reset", "source": ANY, "dest": "welcome", "after": ["mark_sorry", "mark_prompt"]},
-    # Questions in the person's own words, asks for a ride and hellos, before each state's answers:
-    # the answer, then the question they were at (screening answers are kept).
+    # Asks for a ride, questions in the person's own words and hellos, before each state's answers:
+    # a question gets its answer, then the question they were at (screening answers are kept).
     {"trigger": "ride_request", "source": ANY, "dest": "ask_safe", "after": "mark_prompt"},
     {"trigger": "question", "source": ANY, "dest": None, "after": ["mark_answer", "mark_prompt"]},
-    {
-        "trigger": "receive",
-        "source": MENUS,
-        "dest": "info",
-        "conditions": "has_question",
-        "after": ["mark_answer", "mark_more"],
-    },
-    {
-        "trigger": "receive",
-        "source": ANY,
-        "dest": None,
-        "conditions": "has_question",
-        "after": ["mark_answer", "mark_prompt"],
-    },
     {
         "trigger": "receive",
         "source": MENUS,
@@ -135,6 +121,20 @@ TRANSITIONS = [
         "dest": "ask_safe",
         "conditions": "is_ride_request",
         "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "info",
+        "conditions": "has_question",
+        "after": ["mark_answer", "mark_more"],
+    },
+    {
+        "trigger": "receive",
+        "source": ANY,
+        "dest": None,
+        "conditions": "has_question",
+        "after": ["mark_answer", "mark_prompt"],
     },
     {
         "trigger": "receive",

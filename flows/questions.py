@@ -30,12 +30,17 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"(?:get|be|am i|in) (?:in )?trouble|busted|a trap|setup|set up|sting|criminal record|my record",
         r"arrest[a-z]*|carcel|deten(?:er|ido|ida|gan|erme)|me (?:van a |pueden )?(?:meter|llevar) pres[oa]"
         r"|preso|presa|encerr[a-z]*|cargos|problemas con la (?:ley|policia)|una trampa",
+        r"(?:police|cops|they|officers?|you|yall|u) (?:charge|book|cuff|take) me|(?:possession|drug|criminal"
+        r"|new|any) charges?|legal|illegal|against the law|(?:es|sera) legal|ilegal",
+        r"(?:me|nos) (?:van a|pueden|va a) (?:echar|llamar) (?:a )?la policia|lio con la policia",
     ),
     "cost": (
         r"cost[a-z]*|how much (?:does|is|will|do|for|would|it|this|are|money)|price(?! chopper)|pay|paying"
         r"|afford",
         r"(?:is|it|its|this|that|everything|totally|for|really|completely|actually|be) free|free of charge",
-        r"insurance|insured|medicaid|medicare|money|do (?:you|they) charge|charge (?:me|for)",
+        r"insurance|insured|medicaid|medicare|money|do (?:you|they) charge|charge (?:me )?for|fees?|bill"
+        r"|billed",
+        r"cuanto (?:sale|cobra)|sale caro|cobra|cobrar",
         r"cuanto (?:cuesta|vale|cobran|es|hay que pagar)|cuesta|costo|gratis|gratuito|pagar|pago|dinero"
         r"|cobran",
         r"seguro medico|(?:no tengo|sin|tengo|necesito|con) (?:seguro|aseguranza)|aseguranza|medicaid",
@@ -45,6 +50,9 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"not from (?:here|lees summit|around|this)|from out of (?:town|state)|out of (?:town|state|county)"
         r"|(?:another|different|other) (?:city|town|county|state)|resident[a-z]*",
         r"(?:people|someone|somebody|anyone|folks) from|(?:im|i am|were|we are) from|not from|i live in",
+        r"(?:only|just) (?:help|for|serve|take|open to)|outside (?:of )?(?:lees summit|the city|town"
+        r"|the county)"
+        r"|(?:sirve|puedo ir|aplica) si no vivo|si no vivo",
         r"(?:no soy|somos|soy|vengo|venimos) de (?:aqui|otr[ao]|fuera|afuera|lejos)",
         r"(?:vivir|vivo|vive|vivimos|vivo) (?:en|aqui|fuera|afuera|lejos|cerca)|no vivo|otra ciudad"
         r"|otro (?:condado|estado|pueblo)|residen[a-z]*|de fuera",
@@ -59,15 +67,19 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"|my husband|my mom|my kids|the cops|police) (?:have to|has to|gonna|going to|will|would|need to)"
         r" (?:know|find out|see|hear|be told)",
         r"(?:keep|keeping|kept) (?:any )?records|records|tracking|delete (?:my|it|this|everything)|erase",
+        r"recording|recorded|(?:will|would|do|does|is|are|gonna) (?:my|the|anyone at my) [a-z]+"
+        r" (?:know|find out|see|hear|be told)",
+        r"(?:van a|va a|pueden|puede) saber|saber mi nombre|mi nombre",
         r"(?:se|me) (?:va|van) a enterar|enterar[a-z]*|(?:guardar|guardan|guardaran) (?:mi|mis)|registros",
         r"confidencial|anonim[a-z]*|privad[a-z]*|privacidad|secreto|mis (?:datos|mensajes)"
         r"|se (?:van a )?enter[a-z]*"
         r"|quien (?:va a |puede )?(?:ver|saber|leer|lee)|guardan",
     ),
     "bring": (
-        r"bring|brought|need to (?:have|carry|take)|what do i need|(?:take|have) with me|carry",
+        r"bring|brought|need to (?:have|carry|take)|what do i need|(?:take|have) with me|carry|pack|packing",
+        r"(?:puedo|debo|tengo que) (?:llevar|traer)|que debo llevar",
         r"(?:my|an|a|photo|state|need|no|have|any) ids?|identification|license",
-        r"que (?:llevo|traigo)|(?:llevo|traigo) algo|traer|llevar|(?:que|tengo que|necesito) (?:llevar"
+        r"que (?:llevo|traigo)|(?:llevo|traigo) algo|(?:que|tengo que|necesito) (?:llevar"
         r"|traer)|identificacion|documentos|licencia",
     ),
     "pickup": (
@@ -88,6 +100,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"(?: [a-z]+)? work",
         r"(?:whats|what is) (?:the process|this|safe passage|the program|this program|amnesty)|then what"
         r"|what next|whats next|what do (?:you|you guys|yall|you all|they|the officers?) do|amnesty",
+        r"what do i (?:do|have to do|need to do)|what now|explain|(?:whats|is there) (?:the |a )?catch",
+        r"como es el proceso|que hago|que tengo que hacer|como le hago|como hago",
         r"que (?:pasa|va a pasar|sigue|hacen)|como funciona|que es esto|que es (?:el programa|safe passage)"
         r"|de que se trata|el proceso|amnistia",
     ),
@@ -111,11 +125,15 @@ RIDE = (
     r"recojan|recoger(?:me)?|recogerme|recojame|vengan? (?:por|a buscar)me|vengan por mi|venir por mi"
     r"|(?:quiero|necesito|me pueden|pueden) (?:ir|entrar|llevar(?:me)?)(?: a)? (?:tratamiento|rehabilitacion"
     r"|desintoxicacion|un programa)|llevenme|llevame|llevarme|transporte|viaje",
+    r"send (?:someone|somebody|an officer|a cop|a car|help)(?: to (?:get|pick up) me)?|me pueden llevar"
+    r"|(?:pasar|pasen|vengan|venir) por mi|(?:need|want) (?:someone|somebody) to (?:get|pick up|come get) me",
 )
 
 # Hellos and asks for help that mean "show me what you can do" from any menu.
 GREETING = (
-    r"hi|hii|hey|heya|hello|helo|yo|sup|good (?:morning|afternoon|evening|night)|hi there|hello there",
+    r"hi|hey|heya|hello|helo|yo|sup|good (?:morning|afternoon|evening|night)|(?:hi|hey|hello) there",
+    r"(?:is )?(?:anyone|anybody|somebody|someone) (?:there|here|home)|hello anyone|you there",
+    r"hay alguien|alguien (?:ahi|esta|me (?:puede|pueda) ayudar|puede ayudarme)|ayuden(?:me)?",
     r"(?:can you |can u |can someone |could you |please )?help(?: me| us)?(?: please| pls| plz)?",
     r"i need (?:some )?help|need help|i want help|i need to talk to someone",
     r"hola|ola|buenas|buenos dias|buenas (?:tardes|noches)|buen dia|que tal|oye",
@@ -131,6 +149,13 @@ QUESTION_START = frozenset(
 )
 # A question put as "and if ...": "y si no tengo seguro", "what if i have a warrant".
 QUESTION_OPENINGS = ("y si ", "and if ", "what if ", "what about ", "y que tal si ", "que tal si ")
+QUESTION_OPENINGS += tuple(
+    f"si {verb} " for verb in ("tengo", "no", "me", "vivo", "llevo", "estoy", "soy", "hay")
+)
+# Words a question may open with before its question word: "so how does it work", "ok what if".
+FILLERS = frozenset(
+    {"so", "and", "but", "ok", "okay", "wait", "um", "uh", "also", "hey", "pero", "oye", "bueno"}
+)
 
 # Words that name a place: where the place is asked, a statement without them ("no tengo seguro",
 # "im from out of town") is about the program, not where to meet.
@@ -142,7 +167,8 @@ PLACE_WORDS = frozenset(
     | {"calle", "esquina", "parque", "tienda", "casa", "afuera", "enfrente", "frente", "gasolinera"}
     | {"estacion", "iglesia", "escuela", "parada", "avenida", "carretera", "detras", "cerca", "junto"}
     | {"back", "side", "inside", "chopper", "target", "mall", "plaza", "center", "market", "shop", "bar"}
-    | {"restaurant", "gym", "work", "job", "home", "room", "inn", "clinic", "jail", "court", "mercado"}
+    | {"restaurant", "gym", "job", "home", "room", "inn", "clinic", "jail", "court", "mercado"}
+    | {"office", "building", "main", "downtown", "tavern", "pharmacy", "church", "dojo", "liquor", "motel"}
 )
 
 _BOUND = "(?<![a-z0-9]){}(?![a-z0-9])"
@@ -154,7 +180,8 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 _TOPICS = {topic: _compile(patterns) for topic, patterns in TOPICS.items()}
 _RIDE = _compile(RIDE)
-_GREETING = re.compile("(?:" + "|".join(f"(?:{p})" for p in GREETING) + ")")
+_ONE_GREETING = "(?:" + "|".join(f"(?:{p})" for p in GREETING) + ")"
+_GREETING = re.compile(f"{_ONE_GREETING}(?: {_ONE_GREETING})*")  # "hey can you help me"
 
 
 def read_question(folded: str, topics: "set[str] | frozenset[str] | None" = None) -> str | None:
@@ -180,7 +207,9 @@ def looks_like_place(folded: str) -> bool:
 def reads_as_question(raw: str, folded: str) -> bool:
     """Tell whether a text is put as a question: a question mark or a question's first word."""
     words = folded.split()
-    if folded.startswith(QUESTION_OPENINGS):
+    while words and words[0] in FILLERS:
+        words = words[1:]
+    if " ".join(words).startswith(QUESTION_OPENINGS):
         return True
     return "?" in raw or "\u00bf" in raw or bool(words) and words[0] in QUESTION_START
 
@@ -192,4 +221,4 @@ def wants_ride(folded: str) -> bool:
 
 def is_greeting(folded: str) -> bool:
     """Tell whether a whole normalised text is a hello or a plain ask for help."""
-    return bool(folded) and _GREETING.fullmatch(folded) is not None
+    return bool(folded) and _GREETING.fullmatch(re.sub(r"([a-z])\1{2,}", r"\1", folded)) is not None
