@@ -48,7 +48,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan"
             r"|planning"
             r"|trying|tryna|try|wish|wished|rather|deserve)(?: to)?(?: [a-z0-9]+){0,3}"
-            r" (?:die|dead|not be alive|not exist|not wake up|disappear forever)",
+            r" (?:die|dye(?! (?:my|it|the|hair|her|his|them))|dead|not be alive|not exist|not wake up"
+            r"|disappear forever)",
             r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
             r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
             r"(?:dont|do not|no longer|not|dnt|doesnt)(?: think i| feel like i)? (?:want|wanna|wish"
@@ -225,6 +226,35 @@ KNOWN = frozenset(
     | {"broaching", "breeching", "sheathing", "overcoming", "overjoyed", "overusing", "imbalance"}
     | {"subconscious", "sizing", "seining"}
 )
+# Short spellings too far from their word for the typo rule, read as the word they stand for.
+ALIASES = {
+    "qiero": "quiero",
+    "quero": "quiero",
+    "qero": "quiero",
+    "kero": "quiero",
+    "kiero": "quiero",
+    "matarr": "matar",
+    "morrir": "morir",
+    "morirr": "morir",
+    "wnt": "want",
+    "wamt": "want",
+    "whant": "want",
+    "wana": "wanna",
+    "wanan": "wanna",
+    "lfe": "life",
+    "lyfe": "life",
+    "lif": "life",
+    "wakeing": "waking",
+    "wakng": "waking",
+    "wakin": "waking",
+    "seizer": "seizure",
+    "seizers": "seizure",
+    "seazure": "seizure",
+    "breathin": "breathing",
+    "breating": "breathing",
+    "respondin": "responding",
+    "respondng": "responding",
+}
 MIN_FUZZY = 5  # shorter words have too many neighbours to correct safely
 _BOUND = "(?<![a-z0-9]){}(?![a-z0-9])"
 _COMPILED = {
@@ -254,7 +284,7 @@ def squeeze(word: str) -> str:
 
 def canonical(folded: str) -> str:
     """Return a normalised text with stretched letters shortened and misspelt danger words fixed."""
-    return " ".join(correct(squeeze(word)) for word in folded.split())
+    return " ".join(correct(ALIASES.get(word) or squeeze(word)) for word in folded.split())
 
 
 def read_danger(folded: str) -> tuple[str | None, str | None, bool]:
