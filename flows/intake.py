@@ -14,6 +14,7 @@ from .intents import (
     NO,
     YES,
     clean_text,
+    is_bare_answer,
     is_blank,
     normalise,
     read_adult,
@@ -394,7 +395,7 @@ class Intake:
             self.language = language
         elif state is None:
             self.language = self.first_language(command) or self.language
-        elif state not in STAY_IN_LANGUAGE:
+        elif self.may_switch_language(state):
             self.language = switched_language(self.text, self.language) or self.language
         if known and not self.idle:
             return state, command or "receive"
@@ -409,6 +410,14 @@ class Intake:
             if self.topic() is not None:
                 return initial, "question"
         return initial, "restart"
+
+    def may_switch_language(self, state: str) -> bool:
+        """Tell whether this message may change the language mid-conversation.
+
+        Never on a call (the caller chose it; keys reach the flow as English words), where the
+        place is asked, or on a bare yes, no or not sure ("not sure" in a Spanish conversation).
+        """
+        return self.event.channel == "sms" and state not in STAY_IN_LANGUAGE and not is_bare_answer(self.text)
 
     def first_language(self, command: str | None) -> str | None:
         """Return the language a first message is written in, when it tells."""

@@ -316,3 +316,11 @@ def test_the_language_detector_is_built_only_when_first_needed():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.split() == ["0", "0"]
+
+
+def test_a_bare_answer_or_a_call_never_switches_language():
+    assert INTAKE.handle("ask_warrant", {"language": "es"}, Event("not sure")).language == "es"
+    call = Event("not sure", "voice")  # keypad 3 reaches the flow as English words
+    assert INTAKE.handle("ask_warrant", {"language": "es"}, call).language == "es"
+    spoken = Event("quiero saber como funciona todo esto", "voice")
+    assert INTAKE.handle("info", {"language": "en"}, spoken).language == "en"
