@@ -486,7 +486,9 @@ class Intake:
             numbered = any(word.isdigit() for word in self.text.split())
             if self.state == "info":
                 return not numbered and read_choice(self.text, INFO_CHOICES) != "back"
-            return not numbered and read_choice(self.text, WELCOME_CHOICES) in (None, "info")
+            choice = read_choice(self.text, WELCOME_CHOICES)
+            asked = choice in (None, "info") or choice != "ride" and reads_as_question(self.raw, self.text)
+            return not numbered and asked  # "will the officer be in uniform?" asks, "officer" chooses
         if self.state == "ask_warrant" and topic == "warrants":
             return read_answer(self.text) is None  # "I have a warrant" answers this question
         # "yes, is it free?" answers first; "i have medicaid is that ok" asks.

@@ -16,15 +16,6 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"orden(?:es)? de (?:arresto|captura|aprehension|detencion)|(?:tengo|tienen"
         r"|hay) (?:una )?orden(?:es)?",
     ),
-    "waiting": (
-        r"how long (?:will|till|until|til|does|do|is|before|for|until they)|how much longer|eta",
-        r"when (?:will|are|is|do|does|should) (?:they|you|he|she|the officer|someone|somebody|the cop|yall"
-        r"|my ride|the ride)(?: [a-z]+)? (?:get|be|come|coming|arrive|here|there|show)",
-        r"where (?:are|is) (?:they|the officer|he|she|my ride|the cop|my officer)|are (?:they|you) (?:coming"
-        r"|close)",
-        r"cuanto (?:tiempo|tardan|tarda|falta|se tardan|van a tardar)|cuando (?:llegan|llega|vienen|viene)"
-        r"|ya (?:vienen|viene)|donde (?:esta|estan) (?:el oficial|la policia|mi oficial)",
-    ),
     "arrest": (
         r"arrest[a-z]*|jail|prison|lock(?:ed)? (?:me )?up|lock me up|charged|charges|press charges",
         r"(?:get|be|am i|in) (?:in )?trouble|busted|a trap|setup|set up|sting|criminal record|my record",
@@ -93,6 +84,15 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"is it (?:detox|rehab|inpatient|outpatient)|how long is (?:treatment|rehab|the program|detox)",
         r"(?:do|will|can) (?:they|you|i) (?:give|get|have) (?:me )?(?:methadone|suboxone|meds|medication)",
         r"(?:que|cual) tipo de (?:tratamiento|programa|ayuda)|desintox[a-z]*|que tratamiento",
+        r"(?:what about|who (?:will )?(?:watch|watches|take care of|takes care of|feed|feeds)|can i (?:keep"
+        r"|have"
+        r"|take)|do i (?:keep|get to keep)) (?:my|mis?) (?:kids|children|child|dog|dogs|cat|cats|pets?|phone"
+        r"|cell"
+        r"|job|stuff|things)",
+        r"how long (?:is|does|will) (?:treatment|rehab|detox|it take at)|how long will i (?:be there|stay"
+        r"|be gone)",
+        r"(?:y|que pasa con|quien cuida a|quien cuida) (?:mis|mi) (?:hijos|ninos|mascotas|perro|gato|telefono"
+        r"|celular|trabajo|cosas)|cuanto (?:dura|tiempo dura) (?:el tratamiento|la rehabilitacion)",
     ),
     "what_happens": (
         r"what happens|whats (?:going to|gonna) happen|what will happen|how it works",
@@ -104,6 +104,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"como es el proceso|que hago|que tengo que hacer|como le hago|como hago",
         r"que (?:pasa|va a pasar|sigue|hacen)|como funciona|que es esto|que es (?:el programa|safe passage)"
         r"|de que se trata|el proceso|amnistia",
+    ),
+    "waiting": (
+        r"while (?:i|we) (?:wait|am waiting|are waiting)|(?:until|till|before) (?:they|the officer"
+        r"|you) (?:come|get"
+        r" here|arrive)|what (?:do|should|can) i do (?:now|meanwhile)|(?:can|should) i use (?:while|before"
+        r"|now)",
+        r"(?:mientras|en lo que) (?:espero|esperamos|llegan|llega)|que hago mientras",
     ),
     "family": (
         r"(?:my|mi) (?:son|daughter|kid|kids|child|husband|wife|boyfriend|girlfriend|partner|brother|sister"

@@ -254,7 +254,7 @@ def test_every_topic_the_menu_answers_has_patterns_and_the_new_ones_wait_for_the
     assert {"pickup", "treatment", "waiting", "family"} <= set(TOPICS)
     for topic in set(TOPICS) - topics - {"arrest"}:
         if f"info.{topic}" not in TEXTS.keys("en"):
-            example = {"waiting": "how long till they get here", "family": "my son needs help"}.get(topic)
+            example = {"waiting": "should i use while i wait", "family": "my son needs help"}.get(topic)
             if example:
                 assert read_question(normalise(example)) == topic
                 step = INTAKE.handle("ask_safe", {"language": "en"}, Event(example))
@@ -324,3 +324,12 @@ def test_a_bare_answer_or_a_call_never_switches_language():
     assert INTAKE.handle("ask_warrant", {"language": "es"}, call).language == "es"
     spoken = Event("quiero saber como funciona todo esto", "voice")
     assert INTAKE.handle("info", {"language": "en"}, spoken).language == "en"
+
+
+@pytest.mark.parametrize(
+    "text", ["when will they get here", "how long till the officer comes", "cuanto tardan?"]
+)
+def test_asking_when_the_officer_comes_gets_the_requests_status(text):
+    context = {"request": {"ref": "R7K2", "status": "waiting"}}
+    step = INTAKE.handle("request_open", {"language": "en"}, Event(text, "sms", context))
+    assert [r.key for r in step.replies] == ["status.waiting"]
