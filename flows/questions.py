@@ -94,6 +94,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"(?:y|que pasa con|quien cuida a|quien cuida) (?:mis|mi) (?:hijos|ninos|mascotas|perro|gato|telefono"
         r"|celular|trabajo|cosas)|cuanto (?:dura|tiempo dura) (?:el tratamiento|la rehabilitacion)",
     ),
+    "waiting": (
+        r"while (?:i|we) (?:wait|am waiting|are waiting)|(?:until|till|before) (?:they|the officer"
+        r"|you) (?:come|get"
+        r" here|arrive)|what (?:do|should|can) i do (?:now|meanwhile)|(?:can|should) i use (?:while|before"
+        r"|now)",
+        r"(?:mientras|en lo que) (?:espero|esperamos|llegan|llega)|que hago mientras",
+    ),
     "what_happens": (
         r"what happens|whats (?:going to|gonna) happen|what will happen|how it works",
         r"how (?:does|do|will|would) (?:this|it|that|the|your|yall|you guys|you all|things|amnesty)"
@@ -104,13 +111,6 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"como es el proceso|que hago|que tengo que hacer|como le hago|como hago",
         r"que (?:pasa|va a pasar|sigue|hacen)|como funciona|que es esto|que es (?:el programa|safe passage)"
         r"|de que se trata|el proceso|amnistia",
-    ),
-    "waiting": (
-        r"while (?:i|we) (?:wait|am waiting|are waiting)|(?:until|till|before) (?:they|the officer"
-        r"|you) (?:come|get"
-        r" here|arrive)|what (?:do|should|can) i do (?:now|meanwhile)|(?:can|should) i use (?:while|before"
-        r"|now)",
-        r"(?:mientras|en lo que) (?:espero|esperamos|llegan|llega)|que hago mientras",
     ),
     "family": (
         r"(?:my|mi) (?:son|daughter|kid|kids|child|husband|wife|boyfriend|girlfriend|partner|brother|sister"
