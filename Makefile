@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint format simulate outbox texts clean
+.PHONY: run test bench understanding lint format simulate outbox texts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,12 @@ simulate: $(STAMP)
 	@test -f .env || cp .env.example .env
 	$(BIN)/hotline simulate $(if $(URL),--url $(URL))
 
-## bench: gunicorn + wrk, the SMS turn beside a static-TwiML baseline (needs Debian's wrk)
-bench: $(STAMP)
+## understanding: how many corpus messages are handled right, per category and state (and false alarms)
+understanding: $(STAMP)
+	$(BIN)/python bench/understanding.py --own $(UNDERSTANDING_ARGS)
+
+## bench: the understanding report, then gunicorn + wrk, the SMS turn beside a static-TwiML baseline (needs Debian's wrk)
+bench: understanding
 	@command -v wrk >/dev/null || { echo "bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
 

@@ -8,20 +8,34 @@ person can still answer or reply MENU. Any understood message resets the count.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .danger import is_crisis
 from .flow import Flow
 from .intents import (
+    NO,
+    YES,
     clean_place,
     clean_text,
+    is_bare_answer,
     is_blank,
-    is_spanish,
     normalise,
     read_adult,
     read_answer,
     read_choice,
     read_folded_command,
     read_place,
+    strip_polite,
 )
+from .language import detect_language, hints, switched_language
 from .plans import CRISIS_CHOICES, is_about_self, is_changed_mind, is_plain_yes, read_new_place
+from .questions import (
+    QUESTION_OPENINGS,
+    is_greeting,
+    looks_like_place,
+    read_question,
+    reads_as_question,
+    wants_ride,
+    without_question,
+)
 from .turn import Effect, Event, Reply, Step
 
 SCREENING = [
@@ -36,6 +50,7 @@ SCREENING = [
 ]
 STATES = ["welcome", "info", *SCREENING, "request_open"]
 ANY = STATES  # a list, not "*": wildcards misbehave on a shared multi-model machine (#331)
+MENUS = ["welcome", "info"]
 
 PROMPTS = {
     "welcome": "welcome",
@@ -99,6 +114,45 @@ TRANSITIONS = [
     },
     {"trigger": "restart", "source": ANY, "dest": "welcome", "after": "mark_prompt"},
     {"trigger": "reset", "source": ANY, "dest": "welcome", "after": ["mark_sorry", "mark_prompt"]},
+    # Asks for a ride, questions in the person's own words and hellos, before each state's answers:
+    # a question gets its answer, then the question they were at (screening answers are kept).
+    {"trigger": "ride_request", "source": ANY, "dest": "ask_safe", "after": "mark_prompt"},
+    {"trigger": "question", "source": ANY, "dest": None, "after": ["mark_answer", "mark_prompt"]},
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "request_open",
+        "conditions": ["is_ride_request", "has_open_request"],
+        "after": "mark_status",
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "ask_safe",
+        "conditions": "is_ride_request",
+        "after": "mark_prompt",
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "info",
+        "conditions": "has_question",
+        "after": ["mark_answer", "mark_more"],
+    },
+    {
+        "trigger": "receive",
+        "source": ANY,
+        "dest": None,
+        "conditions": "has_question",
+        "after": ["mark_answer", "mark_prompt"],
+    },
+    {
+        "trigger": "receive",
+        "source": MENUS,
+        "dest": "welcome",
+        "conditions": "is_greeting",
+        "after": "mark_prompt",
+    },
     # welcome
     {
         "trigger": "receive",
@@ -420,6 +474,10 @@ RELAYED = ("accepted", "arriving")  # an officer is on the case: texts can pass 
 SAID_AS = {"offered": "waiting"}
 CLOSED = ("completed", "cancelled")
 LANGUAGES = ("en", "es")
+ANSWERED_TOPICS = ("arrest",)  # answered beside the info menu's own topics (INFO_CHOICES)
+ANSWERABLE = frozenset(INFO_CHOICES) - {"back"} | frozenset(ANSWERED_TOPICS)
+UNREAD = object()  # a turn's question topic, not read yet
+STAY_IN_LANGUAGE = ("ask_place",)  # place names are often Spanish words: never a reason to switch
 SILENT_WHEN_OPTED_OUT = {"emergency", "crisis", "help", "opt_in"}  # the only ones that answer
 UNACCEPTED = ("waiting", "offered", "no_officer")  # the place can still change before anyone goes
 OFFICER_TOLD = ("offered", "accepted", "arriving")  # an officer holds the request or its offer
@@ -454,6 +512,7 @@ class Intake:
         self.text = normalise(self.raw)
         self.blank = not self.text and is_blank(self.raw)
         self.unclear = False
+        self._topic: str | None | object = UNREAD
         self.replies: list[Reply] = []
         self.effects: list[Effect] = []
 
@@ -469,6 +528,10 @@ class Intake:
                 return (state if known else initial), None
         if language:
             self.language = language
+        elif state is None:
+            self.language = self.first_language(command) or self.language
+        elif self.may_switch_language(state):
+            self.language = switched_language(self.text, self.language) or self.language
         if known and not self.idle:
             if command is None and self.pending:
                 return state, f"answer_{self.pending}"
@@ -478,9 +541,35 @@ class Intake:
         self.answers, self.reasks, self.pending = {}, 0, None
         if command:
             return initial, command
-        if state is None and is_spanish(self.text):
-            self.language = "es"
-        return initial, ("reset" if state is not None and not known else "restart")
+        if state is not None and not known:
+            return initial, "reset"
+        if not self.has_open_request():
+            if wants_ride(self.text):
+                return initial, "ride_request"
+            if self.topic() is not None:
+                return initial, "question"
+        return initial, "restart"
+
+    def may_switch_language(self, state: str) -> bool:
+        """Tell whether this message may change the language mid-conversation.
+
+        Never on a call (the caller chose it; keys reach the flow as English words), where the
+        place is asked, or on a bare yes, no or not sure ("not sure" in a Spanish conversation).
+        """
+        return self.event.channel == "sms" and state not in STAY_IN_LANGUAGE and not is_bare_answer(self.text)
+
+    def first_language(self, command: str | None) -> str | None:
+        """Return the language a first message is written in, when it tells."""
+        if command is None:
+            return detect_language(self.text)
+        spanish, english = hints(self.text)  # "suicidal" alone: too short for the detector
+        return "es" if spanish > english else None
+
+    def topic(self) -> str | None:
+        """Return the program question the person asks, among those with an answer."""
+        if self._topic is UNREAD:  # several guards ask in one turn: read the text once
+            self._topic = read_question(self.text, ANSWERABLE)
+        return self._topic
 
     def step(self, state: str) -> Step:
         """Return what the turn decided, ending in `state`."""
@@ -526,6 +615,39 @@ class Intake:
     def has_place(self) -> bool:
         """Tell whether the person named a place to meet or chose headquarters."""
         return read_place(self.raw) is not None
+
+    def has_question(self) -> bool:
+        """Tell whether the person asked a program question rather than answer this state."""
+        topic = self.topic()
+        if topic is None:
+            return False
+        if self.state == "ask_place":  # "I have a warrant" names no place; "the jail on 3rd" does
+            return reads_as_question(self.raw, self.text) or not looks_like_place(self.text)
+        if self.state == "request_open":
+            return not self.has_relay()
+        if self.state in MENUS:  # a menu number, a ride or the officer choice wins over the words
+            numbered = any(word.isdigit() for word in self.text.split())
+            if self.state == "info":
+                return not numbered and read_choice(self.text, INFO_CHOICES) != "back"
+            choice = read_choice(self.text, WELCOME_CHOICES)
+            asked = choice in (None, "info") or choice != "ride" and reads_as_question(self.raw, self.text)
+            return not numbered and asked  # "will the officer be in uniform?" asks, "officer" chooses
+        if self.state == "ask_warrant" and topic == "warrants":
+            return read_answer(self.text) is None  # "I have a warrant" answers this question
+        # "yes, is it free?" answers first; "i have medicaid is that ok" asks.
+        rest = without_question(self.text, topic)
+        said = read_adult(rest) if self.state == "ask_adult" else read_answer(rest, phrases=False)
+        lead = self.text.split()[0]
+        opens = self.text.startswith(QUESTION_OPENINGS)
+        return said is None or opens or not (lead in YES or lead in NO or lead.isdigit())
+
+    def is_ride_request(self) -> bool:
+        """Tell whether the person asked for a ride in their own words."""
+        return wants_ride(self.text)
+
+    def is_greeting(self) -> bool:
+        """Tell whether the person said hello or asked for help."""
+        return is_greeting(self.text) or is_greeting(strip_polite(self.text))
 
     def is_info_choice(self) -> bool:
         """Tell whether the person chose how the program works."""
@@ -683,6 +805,14 @@ class Intake:
         self.say("welcome_back")
         self.mark_status()
 
+    def mark_answer(self) -> None:
+        """Answer the program question the person asked in their own words."""
+        self.say(f"info.{self.topic()}")
+
+    def mark_more(self) -> None:
+        """Say how to get another answer."""
+        self.say("info.more")
+
     def mark_topic(self) -> None:
         """Answer one program question and say how to go on."""
         topic = read_choice(self.text, INFO_CHOICES)
@@ -740,10 +870,15 @@ class Intake:
     def mark_emergency(self) -> None:
         """Give 911 guidance (for the person alone, or for someone with them) and alert the sergeant."""
         self.do("alert_sergeant", reason="emergency")
+        both = is_crisis(self.text)  # "took too many pills, i want to die": 988 as well as 911
         if not self.is_sms():
             self.say("emergency")
+            if both:
+                self.say("crisis")
             return
         self.say("emergency.self" if is_about_self(self.text) else "emergency")
+        if both:
+            self.say("crisis")
         self.say(self.told("emergency"), ref=self.ref())
 
     def mark_crisis(self) -> None:

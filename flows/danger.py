@@ -1,0 +1,320 @@
+"""Recognise danger in what people write or say: an overdose or other emergency, or suicidal words.
+
+Pure, like the rest of `flows`. Matching is by meaning rather than by a list of sentences: each
+concept below is a pattern over word forms ("od", "odd", "oded", "oding", "overdosing"...), read
+after `normalise` (lowercase ASCII, no apostrophes: "OD'd" is "odd", "won't" is "wont"). Before
+the patterns run, longer words that are not known words are corrected to the nearest danger word
+("sucidal", "ovedose", "unresponsve", "respirandoo"), one edit away (two from eight letters).
+
+Typos are measured with rapidfuzz (optimal string alignment, so "suicdie" is one edit): about 5
+microseconds a word against every danger word, and each word is corrected once (cached). symspellpy
+took 13 microseconds a lookup over the same words, and with its English dictionary 5 s and 135 MB
+to load; the few real words near a danger word are listed in KNOWN instead.
+
+Recall comes first: a false alarm costs one extra text, a miss can cost a life. Ordinary words
+("drugs", "help", "treatment", a street name such as "Blue Ridge Blvd") never match.
+"""
+
+import re
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extractOne
+
+# Words in between a negation and the verb it negates: "cant get him to wake up".
+GAP = r"(?: (?!want|wanna|wants)[a-z0-9]+){0,3}"
+NEG_EN = (
+    r"(?:not|isnt|aint|wont|cant|cannot|couldnt|wouldnt|doesnt|didnt|dont|wasnt|hasnt|havent"
+    r"|no|never|stopped|stop|quit|barely|hardly|unable to|no longer|trouble|hard to)"
+)
+SELF = r"(?:myself|my self|mself|meself|myslef|mysef)"
+
+# kind -> language -> concept patterns. Crisis is read first; see `read_danger` for both at once.
+PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "crisis": {
+        "en": (
+            r"suicid[a-z]*|suiside|suisidal|sewerslide|unalive[a-z]*|kms|kmss",
+            r"s[uie]{1,3}[cs](?:ii?|ie)?d[a-z]*",  # sucide, suicde, suecide, sucidial
+            r"disappear forever|never wake up again|(?:if|when) i (?:was|were|am|wasnt|werent) (?:dead|gone"
+            r"|here)"
+            r"|(?:happier|better) (?:if i|without me)",
+            r"jump(?:ing)? (?:off|from) (?:a|the|this|that) (?:bridge|roof|building|overpass|cliff)"
+            r"|(?:jump|step|walk)(?:ing)? in front of (?:a|the) (?:train|car|truck|bus)",
+            r"(?:so|so that|and|till|until) i (?:can |could |will |would |just )?die",
+            r"(?:care|notice|miss me) if i (?:died|die|was gone|was dead|disappeared|wasnt here)"
+            r"|stop (?:living|existing|being alive)",
+            r"(?:been|started|start|keep|still|back to) cutting(?! back| down| off| out| the| my hair| hair"
+            r"| weed)",
+            rf"(?:kill|killing|killin|kil|end|ending|hurt|hurting|harm|harming|cut|cutting|hang|hanging"
+            rf"|shoot|shooting|off|offing|drown|drowning|poison|poisoning|stab|starve) {SELF}",
+            r"self harm[a-z]*|selfharm[a-z]*|self injur[a-z]*",
+            r"(?:end|ending|take|taking|end to|finish|finishing) (?:my|my own) life",
+            r"end (?:it|it all|everything|things)(?! with| between| here)",
+            r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan"
+            r"|planning"
+            r"|trying|tryna|try|wish|wished|rather|deserve)(?: to)?(?: [a-z0-9]+){0,3}"
+            r" (?:die|dye(?! (?:my|it|the|hair|her|his|them))|dead|not be alive|not exist|not wake up"
+            r"|disappear forever)",
+            r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
+            r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
+            r"(?:dont|do not|no longer|not|dnt|doesnt)(?: think i| feel like i)? (?:want|wanna|wish"
+            r"|feel like)(?: to)?(?: [a-z]+){0,2}"
+            r" (?:live(?! (?:here|there|in|with|at|near|alone|by))|living|be alive|be here|exist|existing"
+            r"|wake up"
+            r"|go on(?! (?:a|the|my|that|with))|keep going|be around)",
+            r"(?:no|not|nothing|isnt|aint|lost)(?: [a-z]+){0,2} (?:point|reason|worth|purpose)"
+            r"(?: [a-z]+){0,3} (?:living|live|life|alive|going on|go on|anymore)",
+            r"nothing (?:left )?to live for|not worth living|life is pointless|whats the point anymore",
+            r"point (?:of|in) (?:living|life|going on|being alive|anything|it all)",
+            r"(?:should|might as well|may as well|just gonna|just going to) (?:just )?"
+            r"(?:die|end it|kill myself)",
+            r"better off (?:dead|without me|gone)|(?:world|everyone"
+            r"|everybody)(?: [a-z]+){0,2} better without me",
+            r"cant (?:go on|keep going|live like this|take (?:it|this|this life|life) anymore"
+            r"|do (?:this|it|life) anymore)",
+            r"tired of (?:living|life|being alive)|done with (?:life|living)|give up on life",
+            r"want (?:it|it all|everything|this|the pain) (?:all )?to (?:end|stop|be over)",
+            r"(?:od|odd|overdos[a-z]*) on purpose|wish i (?:was|were|wasnt) (?:dead|never born|gone)",
+        ),
+        "es": (
+            r"suicid[a-z]*|autolesion[a-z]*",
+            r"matarme|matarm|me mato|me matare|me matar|matandome",
+            r"me (?:voy|vo|boy|quiero|kiero|kero|gustaria|quisiera|pienso|dan ganas de|ganas de)"
+            r"(?: a)? (?:matar|suicidar|morir|quitar la vida)",
+            r"quitarme la vida|quitar(?:me)? mi vida|(?:acabar|terminar|ponerle fin|poner fin)"
+            r"(?: con| a)? (?:mi vida|con todo|todo esto|mi existencia)",
+            r"(?:quiero|quisiera|kiero|queria|deseo|prefiero|ganas de|me quiero|me voy a|pienso en"
+            r"|pensando en)"
+            r"(?: [a-z]+){0,2} (?:morir[a-z]*|muert[a-z]*|desaparecer para siempre)",
+            r"ojala (?:me muera|estuviera muert[a-z]*|no despertar)",
+            r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
+            r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar|estar viv[oa])",
+            r"ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas",
+            r"mejor (?:me muero|morirme|me mato|estar muert[oa])",
+            r"(?:cansad[oa]|harto|harta|me canse|me cansé) de (?:vivir|la vida|estar vivo|estar viva)",
+            r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
+            r"|ahorcarme|colgarme|cortarme las venas|tirarme (?:de|del|al|a las) ",
+            r"(?:no|sin)(?: [a-z]+){0,2} (?:sentido|razon|motivo|vale la pena)(?: [a-z]+){0,2}"
+            r" (?:vivir|la vida|seguir|seguir viviendo)",
+            r"(?:hacerme|hacer me|quiero hacer|me quiero hacer|voy a hacer|me voy a hacer) (?:dano|algo malo)"
+            r"|lastimarme|cortarme|herirme|me (?:estoy )?cortando|me corto(?! el| la| las| los| mi)",
+        ),
+    },
+    "emergency": {
+        "en": (
+            r"od|ods|(?<!thats )(?<!its )(?<!so )(?<!how )(?<!an )(?<!kinda )(?<!very )(?<!weird )odd|oded"
+            r"|odding|oding|odeing|odin|odn|o d|o ded|od ing|odd out",
+            r"overdos[a-z]*|over dos[a-z]*|overdoz[a-z]*|overdid|overdone|overdoing|overdo it",
+            rf"{NEG_EN}{GAP} (?:breath[a-z]*|wake|waking|woke|wakin|wakeup|conscious"
+            rf"|pulse|heartbeat|heart beat|respond(?:ing|s|in)?(?! to (?:my|me|the|your|our|text|texts"
+            rf"|message|messages|call|calls)))",
+            r"(?:not|isnt|wont|stopped|aint|doesnt|hasnt|cant) (?:moving|move|movin)|unresponsive"
+            r"|unresponsve|non responsive|nonresponsive|not responsive|no response from (?:him|her|them)",
+            r"cant get (?:him|her|them|my [a-z]+) (?:up|to wake|awake|to respond|to breathe)",
+            r"(?:turn[a-z]*|went|gone|going|getting|hes|shes|theyre|lips?|face|skin|fingers?|fingertips"
+            r"|nails?|body) (?:[a-z]+ ){0,3}(?:blue|purple|gray|grey|ashen)",
+            r"(?:blue|purple|gray|grey) (?:lips?|face|skin|fingers?|nails?)",
+            r"passed out|passing out|pass out|fell out|falling out|knocked out|blacked out|out cold"
+            r"|collaps[a-z]*|fainted|fainting|nodded out|nodding out|nodding off and",
+            r"(?:went|gone|going|is|s|hes|shes|body|totally|all) limp|lifeless|unconscious|barely conscious",
+            r"se(?:i|a|e|ie|ei)?(?:s|z)ures?|seizing|seizin|seizeing|convuls[a-z]*|having a fit",
+            r"gurgl[a-z]*|foaming|foam[a-z]* (?:at|from) (?:the|his|her) mouth|death rattle|choking"
+            r"|snoring (?:weird|funny|loud|strange)",
+            r"(?:dying|dieing)(?! (?:for|to))|(?<!phone )(?<!battery )(?<!cell )(?:is|s|hes|shes|looks|look"
+            r"|might be|may be"
+            r"|already"
+            r"|prob|probably) dead|just died",
+            rf"(?:took|take|taken|taking|had|did|done|used|ate|swallowed|drank|snorted|shot|smoked"
+            rf"|injected|popped|tooken|took like){GAP} too (?:much|many)",
+            r"(?:took|swallowed|ate|popped|taken|take|did|snorted|smoked|shot) (?:a |like a |like )?"
+            r"(?:bunch|handful|whole bottle|bottle|ton|shit ton|load|all) of",
+            r"took all (?:my|the|his|her) (?:pills|meds)",
+            r"too (?:much|many) (?:pills|fent[a-z]*|heroin|dope|xanax|xans|bars|oxy[a-z]*|percs?"
+            r"|drugs?|stuff|meth|coke|h)",
+            r"narcan|narcam|narcon|naloxone|naloxon|nalaxone|nasal spray",
+            r"call(?:ed|ing)? (?:911|an ambulance|the ambulance)|ambulance(?! bay| entrance| station"
+            r"| service| company| parking)|paramedic[s]?"
+            r"|(?:its|this is|an|having an|theres an|got an|need an|real) emergency",
+            r"heart attack|heart stopped|no heartbeat|stroke|chest pain",
+            r"gasp[a-z]*|(?:cant|cannot|not|isnt) get(?:ting)? (?:any )?air|struggling to breath[a-z]*",
+            r"(?:he|she|bro|him|her|they|friend|son|daughter|brother|sister|boyfriend|girlfriend|husband|wife"
+            r"|baby|dude|guy|man|mom|dad|cousin|buddy|homie|roommate) (?:is|s|looks|look|went|turned|turning"
+            r"|getting|going)(?: [a-z]+)? (?:blue|purple|grey|gray)",
+            r"(?:breathing|breath|heart|pulse|heartbeat) (?:has |just |is )?(?:stopped|stopping|slowed"
+            r"|slowing)",
+            r"(?:wont|not|isnt|didnt|doesnt|cant get (?:him|her|them) to) (?:come|coming) (?:to|around)"
+            r"(?! (?:the|my|a|an|your|our|his|her|get|see|pick|meet|me|you|us|here|there|work|school))",
+            r"(?:tried|trying|try|tryin) (?:to )?wake (?:him|her|them|my [a-z]+)",
+            r"breathing (?:is )?(?:weird|funny|slow|slowly|shallow|strange|bad|wrong)",
+        ),
+        "es": (
+            r"sobredosis|sobre dosis|sobredosi[a-z]*|sobredos[a-z]*",
+            r"no(?: (?!quiero|kiero|quisiera|deseo)[a-z]+){0,2} (?:respir[a-z]*|reaccion[a-z]*|respond(?:e"
+            r"|en|iendo)|despiert[a-z]*"
+            r"|despertar[a-z]*"
+            r"|se mueve|abre los ojos|tiene pulso|le late)",
+            r"dejo de respirar|casi no respira|le cuesta respirar|respira (?:raro|mal|poco|lento|muy poco)",
+            r"inconsciente|ahog[a-z]*|asfixi[a-z]*|desmay[a-z]*|desmall[a-z]*|desvaneci[a-z]*|convulsi[a-z]*"
+            r"|ataque|espuma",
+            r"se (?:esta )?muriendo|muriendo|muriendose|se muere|se murio|esta muert[a-z]*|me muero"
+            r"|me estoy muriendo"
+            r"|se va a morir|se nos muere",
+            r"(?:se puso|se esta poniendo|se volvio|se ve|esta|estan|labios|cara|piel)(?: [a-z]+){0,2}"
+            r" (?:morad[a-z]*|azul[a-z]*|gris)",
+            r"uso demasiad[a-z]*|(?:tomo|tome|se tomo|me tome|consumio|se metio|me meti|se inyecto|trago"
+            r"|fumo|tomaron|ingirio)"
+            r"(?: [a-z]+){0,3} (?:demasiad[a-z]*|muchas|muchos|un monton|todas|toda la|todo el)",
+            r"se (?:le )?paso (?:de|con) (?:la dosis|la droga|las drogas|las pastillas)|se le paso la mano",
+            r"naloxona|narcan",
+            r"(?:tomo|tome|se tomo|me tome|trago|se trago) (?:un|el|una|todo el|toda la) (?:frasco|bote"
+            r"|botella|caja"
+            r"|paquete)",
+            r"(?:llamar|llamen|llama|llame|llamamos|llamo) (?:al|a la) (?:911|ambulancia)|ambulancia"
+            r"|paramedicos"
+            r"|(?:es|hay|tengo|tenemos) una emergencia",
+        ),
+    },
+}
+
+# Words whose misspellings are corrected before matching, and the words they stand for.
+FUZZY_TARGETS = (
+    "overdose",
+    "overdosed",
+    "overdosing",
+    "unresponsive",
+    "breathing",
+    "breathe",
+    "seizure",
+    "seizing",
+    "naloxone",
+    "narcan",
+    "ambulance",
+    "unconscious",
+    "collapsed",
+    "gurgling",
+    "suicide",
+    "suicidal",
+    "myself",
+    "sobredosis",
+    "respirando",
+    "respirar",
+    "respira",
+    "inconsciente",
+    "desmayado",
+    "desmayada",
+    "reacciona",
+    "responde",
+    "despierta",
+    "naloxona",
+    "convulsiones",
+    "ambulancia",
+    "suicidio",
+    "suicidarme",
+    "matarme",
+    "morirme",
+    "muriendo",
+)
+# Real words one or two edits from a target: never "corrected" ("esperando" is not "respirando").
+KNOWN = frozenset(
+    {"breath", "breaths", "breathed", "breather", "response", "respond", "responds", "responded"}
+    | {"seized", "seizes", "collapse", "collages", "answered", "conscious", "narrow", "marrow"}
+    | {"mysql", "myths", "itself", "himself", "herself", "yourself", "thyself", "oneself"}
+    | {"esperando", "esperar", "espera", "espere", "esperen", "respeto", "respuesta", "responder"}
+    | {"despierto", "despiertas", "reaccion", "naranja", "matarte", "matarlo", "matarla", "morirse"}
+    | {"muriendo", "mudando", "moriste", "aspira", "respire", "inspira", "expira", "mirando"}
+    | {"desmayo", "desayuno", "desayunar", "resolver", "responsive", "suicide", "seizure", "overdo"}
+    | {"recibiendo", "sufriendo", "durmiendo", "riendo", "corriendo", "viendo", "comiendo", "pidiendo"}
+    | {"overdue", "overcome", "overdrive", "ambulant", "suicides", "mercedes", "morirte"}
+    | {"subsidio", "respetando", "breaking", "bathing", "gargling", "despertar", "despertarme"}
+    # English words of nine letters or more two edits from a target (from a frequency dictionary).
+    | {"responses", "respondent", "responders", "reactions", "preaching", "bleaching", "breaching"}
+    | {"broaching", "breeching", "sheathing", "overcoming", "overjoyed", "overusing", "imbalance"}
+    | {"subconscious", "sizing", "seining"}
+)
+# Short spellings too far from their word for the typo rule, read as the word they stand for.
+ALIASES = {
+    "qiero": "quiero",
+    "quero": "quiero",
+    "qero": "quiero",
+    "kero": "quiero",
+    "kiero": "quiero",
+    "matarr": "matar",
+    "morrir": "morir",
+    "morirr": "morir",
+    "wnt": "want",
+    "wamt": "want",
+    "whant": "want",
+    "wana": "wanna",
+    "wanan": "wanna",
+    "lfe": "life",
+    "lyfe": "life",
+    "lif": "life",
+    "wakeing": "waking",
+    "wakng": "waking",
+    "wakin": "waking",
+    "seizer": "seizure",
+    "seizers": "seizure",
+    "seazure": "seizure",
+    "breathin": "breathing",
+    "breating": "breathing",
+    "respondin": "responding",
+    "respondng": "responding",
+}
+MIN_FUZZY = 5  # shorter words have too many neighbours to correct safely
+_BOUND = "(?<![a-z0-9]){}(?![a-z0-9])"
+_COMPILED = {
+    kind: {
+        language: re.compile(_BOUND.format("(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"))
+        for language, patterns in languages.items()
+    }
+    for kind, languages in PATTERNS.items()
+}
+_TARGETS = frozenset(FUZZY_TARGETS)
+
+
+@lru_cache(maxsize=4096)
+def correct(word: str) -> str:
+    """Return the danger word a misspelt word stands for, or the word itself."""
+    if len(word) < MIN_FUZZY or word in KNOWN or word in _TARGETS or not word.isalpha():
+        return word
+    limit = 1 if len(word) < 9 else 2
+    found = extractOne(word, FUZZY_TARGETS, scorer=OSA.distance, score_cutoff=limit)
+    return found[0] if found else word
+
+
+def squeeze(word: str) -> str:
+    """Shorten letters typed three or more times in a row ("overdosinggg", "morirmeee")."""
+    return re.sub(r"([a-z])\1{2,}", r"\1", word) if len(word) > 2 else word
+
+
+def canonical(folded: str) -> str:
+    """Return a normalised text with stretched letters shortened and misspelt danger words fixed."""
+    return " ".join(correct(ALIASES.get(word) or squeeze(word)) for word in folded.split())
+
+
+def read_danger(folded: str) -> tuple[str | None, str | None, bool]:
+    """Return the danger in a normalised text, the language its words are in, and whether both.
+
+    The kind is "emergency" when the text has emergency words, even if it also has suicidal ones
+    ("i took too many pills i want to die": 911 first, an overdose can kill within minutes); the
+    third value then says suicidal words were there too, so the answer can give 988 as well.
+    """
+    if not folded:
+        return None, None, False
+    text = canonical(folded)
+    found: dict[str, str | None] = {}
+    for kind, languages in _COMPILED.items():
+        hits = [language for language, pattern in languages.items() if pattern.search(text)]
+        if hits:
+            found[kind] = "es" if hits == ["es"] else None  # "od", "narcan": any language
+    if "emergency" in found:
+        return "emergency", found["emergency"], "crisis" in found
+    if "crisis" in found:
+        return "crisis", found["crisis"], False
+    return None, None, False
+
+
+def is_crisis(folded: str) -> bool:
+    """Tell whether a normalised text holds suicidal words."""
+    text = canonical(folded)
+    return any(pattern.search(text) for pattern in _COMPILED["crisis"].values())
