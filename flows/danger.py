@@ -106,8 +106,9 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|odding|oding|odeing|odin|odn|o d|o ded|od ing|odd out",
             r"overdos[a-z]*|over dos[a-z]*|overdoz[a-z]*|overdid|overdone|overdoing|overdo it",
             rf"{NEG_EN}{GAP} (?:breath[a-z]*|wake|waking|woke|wakin|wakeup|conscious"
-            rf"|pulse|heartbeat|heart beat|respond(?:ing|s|in)?(?! to (?:my|me|the|your|our|text|texts"
-            rf"|message|messages|call|calls)))",
+            rf"|pulse|heartbeat|heart beat|respond(?:ing|s|in)?"
+            rf"(?! to (?:(?:my|the|your|our|his|her) )?(?:text|texts|message|messages|call|calls|email"
+            rf"|emails|dm|dms|letter|letters|ad|ads|offer|offers)))",
             r"(?:not|isnt|wont|stopped|aint|doesnt|hasnt|cant) (?:moving|move|movin)|unresponsive"
             r"|unresponsve|non responsive|nonresponsive|not responsive|no response from (?:him|her|them)",
             r"cant get (?:him|her|them|my [a-z]+) (?:up|to wake|awake|to respond|to breathe)",
@@ -125,12 +126,12 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|already"
             r"|prob|probably) dead|just died",
             rf"(?:took|take|taken|taking|had|did|done|used|ate|swallowed|drank|snorted|shot|smoked"
-            rf"|injected|popped|tooken|took like){GAP} too (?:much|many)",
+            rf"|injected|popped|tooken|took like){GAP} (?:too|to|tooo|2) (?:much|many)",
             r"(?:took|swallowed|ate|popped|taken|take|did|snorted|smoked|shot) (?:a |like a |like )?"
             r"(?:bunch|handful|whole bottle|bottle|ton|shit ton|load|all) of",
             r"took all (?:my|the|his|her) (?:pills|meds)",
-            r"too (?:much|many) (?:pills|fent[a-z]*|heroin|dope|xanax|xans|bars|oxy[a-z]*|percs?"
-            r"|drugs?|stuff|meth|coke|h)",
+            r"(?:too|to|tooo|2) (?:much|many) (?:pills|fent[a-z]*|heroin|dope|xanax|xans|bars|oxy[a-z]*"
+            r"|percs?|drugs?|stuff|meth|coke|h)",
             r"narcan|narcam|narcon|naloxone|naloxon|nalaxone|nasal spray",
             r"call(?:ed|ing)? (?:911|an ambulance|the ambulance)|ambulance(?! bay| entrance| station"
             r"| service| company| parking)|paramedic[s]?"

@@ -553,10 +553,13 @@ class Intake:
     def may_switch_language(self, state: str) -> bool:
         """Tell whether this message may change the language mid-conversation.
 
-        Never on a call (the caller chose it; keys reach the flow as English words), where the
-        place is asked, or on a bare yes, no or not sure ("not sure" in a Spanish conversation).
+        Never on a call (the caller chose it; keys reach the flow as English words), on a bare
+        yes, no or not sure ("not sure" in a Spanish conversation), or where the place is asked
+        unless the message is a question ("¿tengo que vivir en Lee's Summit?"), not a place.
         """
-        return self.event.channel == "sms" and state not in STAY_IN_LANGUAGE and not is_bare_answer(self.text)
+        if self.event.channel != "sms" or is_bare_answer(self.text):
+            return False
+        return state not in STAY_IN_LANGUAGE or reads_as_question(self.raw, self.text)
 
     def first_language(self, command: str | None) -> str | None:
         """Return the language a first message is written in, when it tells."""

@@ -47,6 +47,7 @@ GREETINGS = frozenset({"hola", "ola", "buenas", "buenos dias", "buenas tardes", 
 CONFIDENT = 0.8  # the detector's share for a first message with no telling word
 CLEARLY = 0.9  # ... and for switching language mid-conversation
 MIN_SWITCH_WORDS = 3  # a switch needs a sentence (never "ok", "no" or a place name)
+SURE_WORDS = 3  # telling words that switch with no other language's word beside them
 
 
 @lru_cache(maxsize=1)
@@ -95,8 +96,18 @@ def switched_language(folded: str, current: str) -> str | None:
     # A sentence, or two words only the other language uses ("quiero ayuda", "cuanto cuesta").
     if len(words) < MIN_SWITCH_WORDS and max(spanish, english) < len(words):
         return None
-    if current != "es" and spanish >= 2 and english == 0 and spanish_share(folded) >= CLEARLY:
+    # Three telling words and none of the other language are clear enough on their own; names
+    # ("Lee's Summit") can pull the detector below its bar on such a sentence.
+    if (
+        current != "es"
+        and english == 0
+        and (spanish >= SURE_WORDS or spanish >= 2 and spanish_share(folded) >= CLEARLY)
+    ):
         return "es"
-    if current == "es" and english >= 2 and spanish == 0 and spanish_share(folded) <= 1 - CLEARLY:
+    if (
+        current == "es"
+        and spanish == 0
+        and (english >= SURE_WORDS or english >= 2 and spanish_share(folded) <= 1 - CLEARLY)
+    ):
         return "en"
     return None
