@@ -364,6 +364,13 @@ TRANSITIONS += [
         "trigger": "answer_crisis",
         "source": ANY,
         "dest": None,
+        "conditions": "is_crisis_unsafe",
+        "after": "mark_crisis_unsafe",
+    },
+    {
+        "trigger": "answer_crisis",
+        "source": ANY,
+        "dest": None,
         "conditions": ["is_crisis_stop", "has_open_request"],
         "after": "mark_crisis_stopped",
     },
@@ -719,8 +726,12 @@ class Intake:
         return read_choice(self.text, CRISIS_CHOICES) == "go_on"
 
     def is_crisis_talk(self) -> bool:
-        """Tell whether the person chose to talk to someone now (or said they are not safe)."""
+        """Tell whether the person chose to talk to someone now."""
         return read_choice(self.text, CRISIS_CHOICES) == "talk"
+
+    def is_crisis_unsafe(self) -> bool:
+        """Tell whether the person answered that they are not safe right now."""
+        return read_choice(self.text, CRISIS_CHOICES) == "unsafe" or read_answer(self.text) == "no"
 
     def is_crisis_stop(self) -> bool:
         """Tell whether the person chose to stop for now."""
@@ -877,11 +888,11 @@ class Intake:
         if not self.is_sms():
             self.say("emergency")
             if both:
-                self.say("crisis")
+                self.say("crisis.after_emergency")
             return
         self.say("emergency.self" if is_about_self(self.text) else "emergency")
         if both:
-            self.say("crisis")
+            self.say("crisis.after_emergency")
         self.say(self.told("emergency"), ref=self.ref())
 
     def mark_crisis(self) -> None:
@@ -911,6 +922,11 @@ class Intake:
     def mark_crisis_talk(self) -> None:
         """Give 988 (and 911 in danger) again; stay paused until they choose to go on."""
         self.say("crisis.talk")
+
+    def mark_crisis_unsafe(self) -> None:
+        """Not safe now: 911 first, then 988; the sergeant is told; stay paused."""
+        self.do("alert_sergeant", reason="unsafe")
+        self.say("crisis.unsafe")
 
     def mark_crisis_stopped(self) -> None:
         """Stop for now; an open request stays open and the person is told how to cancel it."""

@@ -74,7 +74,9 @@ CHANGED_MIND = (
 )
 CRISIS_CHOICES = {
     "go_on": ("1", "keep going", "go on", "continue", "yes", "im safe", "seguir", "continuar", "si"),
-    "talk": ("2", "talk", "988", "no", "hablar"),
+    "talk": ("2", "talk", "988", "hablar"),
+    # "Are you safe right now?" answered no: 911 first, and the sergeant is told again.
+    "unsafe": ("no", "not safe", "im not safe", "nope", "nah", "no estoy a salvo", "no estoy bien"),
     "stop": ("3", "stop for now", "later", "not now", "despues", "luego", "ahora no"),
 }
 

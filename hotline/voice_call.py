@@ -531,7 +531,8 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
     state = turn.conversation.state or "welcome"
     data = {key: value for key, value in turn.data.items() if key != CHAIN}
     language = step.language if step.language in _languages(rt) else turn.conversation.language
-    both = {reply.key for reply in step.replies} >= keypad.DANGER
+    said = {reply.key for reply in step.replies}
+    both = "emergency" in said and bool(said & {"crisis", "crisis.after_emergency"})
     turn.data = {**data, "language": language, MODE: kind, MISSES: 0, BOTH: both}
     turns.save_step(rt, turn.conversation, Step(state, turn.data, language), turn.now)
     log.info("call %s: %s words heard at %s", turn.call.sid, kind, state)
@@ -539,9 +540,10 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
 
 
 def _danger_script(rt: Runtime, turn: _Turn, kind: str, language: str, *, sorry: bool = False) -> Script:
-    other = "crisis" if kind == "emergency" else "emergency"
-    kinds = [kind, other] if turn.data.get(BOTH) else [kind]
-    keys = ["call.sorry"] if sorry else [f"call.{each}.heard" for each in kinds]
+    keys = ["call.sorry"] if sorry else [f"call.{kind}.heard"]
+    if turn.data.get(BOTH) and not sorry:
+        # 911 first; 988 worded so that nobody calls it instead of 911.
+        keys = ["call.emergency.heard", "crisis.after_emergency"]
     return Script(
         lines=_lines(rt, [Reply(key) for key in (*keys, f"call.{kind}.choice")], language),
         ask=_ask(turn, language),

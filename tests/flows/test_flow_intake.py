@@ -568,6 +568,7 @@ SAMPLES = sorted({text for table in INPUTS.values() for text in table.values()})
 SAMPLES += [text for text, _, _ in GLOBALS] + ["Walmart", "HQ", "17", "25", "4", "5", "6"]
 SAMPLES += ["7", "8", "9", "F"]  # pickup, at treatment, while you wait, family and friends
 SAMPLES += ["I think I overdosed", "im at the walgreens now", "changed my mind", "after 5pm", "1", "2", "3"]
+SAMPLES += ["i took too many pills i want to die"]
 SAMPLES += ["will i get arrested?", "me van a arrestar?", "is it free", "hi", "I need a ride"]
 
 

@@ -28,7 +28,9 @@ def test_suicidal_words_pause_the_question_and_the_next_no_does_not_answer_it():
     after = then(step, "no")
     assert after.state == "ask_handover", "the hand-over question was not answered by 'no'"
     assert "handover" not in after.data["answers"]
-    assert keys(after) == ["crisis.talk"]
+    # "no" to "are you safe right now?": 911 first, then 988, and the sergeant is told again.
+    assert (keys(after), kinds(after)) == (["crisis.unsafe"], ["alert_sergeant"])
+    assert keys(then(after, "2")) == ["crisis.talk"]
     going_on = then(after, "1")
     assert (going_on.state, keys(going_on)) == ("ask_handover", ["ask_handover"])
     assert going_on.data["answers"] == data_for("ask_handover")["answers"], "answers so far are kept"
@@ -48,7 +50,7 @@ def test_crisis_text_puts_988_before_911_and_spanish_says_press_2(language, cata
 def test_the_check_in_says_truthfully_whether_anyone_is_coming(language, catalog):
     alone = catalog.render("crisis.told", language).lower()
     assert (
-        "does not mean police are coming" if language == "en" else "no quiere decir que van agentes"
+        "does not mean police are coming" if language == "en" else "no quiere decir que vaya la policia"
     ) in alone
     step = send("request_open", "I want to end my life", request=ACCEPTED, language=language)
     assert keys(step) == ["crisis", "crisis.told.officer"]

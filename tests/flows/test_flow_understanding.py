@@ -128,7 +128,8 @@ def test_emergency_and_suicidal_words_together_give_911_then_988():
     answers = {"safe": "yes", "adult": "yes"}
     step = INTAKE.handle("ask_handover", {"answers": answers}, Event("i took too many pills i want to die"))
     said = [r.key for r in step.replies]
-    assert said[0].startswith("emergency") and "crisis" in said, said
+    # 911 first; then 988, worded so nobody texts 988 instead of calling 911.
+    assert said[0].startswith("emergency") and "crisis.after_emergency" in said, said
     assert [e.params["reason"] for e in step.effects if e.kind == "alert_sergeant"] == ["emergency"]
     assert step.state != "ask_weapons" and step.data["answers"] == answers
 
