@@ -159,11 +159,11 @@ def test_the_delete_answer_says_what_is_erased_and_what_remains(language, catalo
             "times",
         ],
         "es": [
-            "teléfono",
+            "numero",
             "lugar de encuentro",
             "twilio",
             "queda",
-            "clave hecha de su teléfono",
+            "clave hecha de su numero",
             "si/no",
             "horas",
         ],

@@ -127,7 +127,8 @@ def test_warrant_text_is_honest(language, key, catalog, facts):
         assert arrested in text and bond in text and explained in text
         assert text.index(arrested) < text.index(bond)  # the arrest first, then what may follow
         assert ("released" if language == "en" else "soltarle") in text
-        assert facts["desk_phone"] in text
+        # Talk it through first: by text, through this number (theirs stays hidden); by phone, the desk.
+        assert ("press 3" if language == "en" else "oprima 3") in text or facts["desk_phone"] in text
         assert "waived" not in text.replace("not waived", "")
         assert "se anula" not in text.replace("no se anula", "")
         assert "enter treatment" not in text and "entre a tratamiento" not in text
