@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from hotline import config as settings
-from hotline import observability
-from hotline.db import Database
-from hotline.privacy import Pseudonyms, Vault, install_log_scrubbing
-from hotline.program import load_program
-from hotline.runtime import Runtime
+from hotline.plumbing import config as settings
+from hotline.plumbing import observability
+from hotline.plumbing.db import Database
+from hotline.plumbing.privacy import Pseudonyms, Vault, install_log_scrubbing
+from hotline.plumbing.program import load_program
+from hotline.plumbing.runtime import Runtime
 
 # Twilio caps a body at 1600 characters; nothing legitimate posts more than this.
 MAX_CONTENT_LENGTH = 64 * 1024
@@ -28,7 +28,7 @@ def create_app(
 ) -> Flask:
     """Create the hotline app; settings come from the environment unless given."""
     from flows.texts import Catalog
-    from hotline.transport import make_transport
+    from hotline.plumbing.transport import make_transport
 
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     if environ is None:
@@ -54,14 +54,14 @@ def create_app(
     observability.configure_logging(app)
     observability.init_app(app)
 
-    from hotline import bridge, dashboard, health, voice, webhooks
+    from hotline.web import bridge, dashboard, health, voice, webhooks
 
     for blueprint in (webhooks.bp, voice.bp, bridge.bp, health.bp):
         app.register_blueprint(blueprint)
     app.session_interface = webhooks.Sessions()
     dashboard.init_app(app)
     if app.config["HOTLINE_ENV"] == "development":
-        from hotline import simulator_web
+        from hotline.web import simulator as simulator_web
 
         app.register_blueprint(simulator_web.bp)
     return app

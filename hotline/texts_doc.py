@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flows.texts import Catalog, is_unsolicited, segments
 from flows.texts.catalog import VOICE
-from hotline.program import Program, load_program
+from hotline.plumbing.program import Program, load_program
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "hotline" / "program.toml"

@@ -20,11 +20,11 @@ A worker that dies between claim and result leaves its row in `sending`; once th
 out the row is re-claimed under the same rule: staff rows are sent again (possibly twice),
 participant rows are failed "ambiguous" and not sent again.
 
-Redactions (kind `redact`, audience `twilio`, queued by hotline.retention) ask Twilio to empty
+Redactions (kind `redact`, audience `twilio`, queued by hotline.services.retention) ask Twilio to empty
 the body of a message it keeps. Repeating one is harmless, so they follow the staff rule; they
 go out after every other due row, so a purge of old messages never delays a page.
 
-The purge (hotline.retention) is a timer kind that reschedules itself every hour;
+The purge (hotline.services.retention) is a timer kind that reschedules itself every hour;
 `run_forever` makes sure one is pending.
 
 Timers. A due timer is locked and its handler runs in the same transaction that marks it
@@ -50,10 +50,10 @@ from typing import Any
 from sqlalchemy import and_, or_, true
 from sqlmodel import Session, col, select
 
-from hotline import outbox, throttle
-from hotline.privacy import masking
-from hotline.runtime import Runtime
-from hotline.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
+from hotline.plumbing import outbox, throttle
+from hotline.plumbing.privacy import masking
+from hotline.plumbing.runtime import Runtime
+from hotline.plumbing.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
 from models import OutboxMessage, Timer
 from models.clock import utcnow
 
@@ -478,4 +478,5 @@ def run_forever(
 WATCH_SECONDS = 60.0
 
 # Imported last: retention registers its purge timer kind with this module.
-from hotline import observability, retention  # noqa: E402
+from hotline.plumbing import observability  # noqa: E402
+from hotline.services import retention  # noqa: E402

@@ -6,7 +6,7 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
-from hotline.program import ALLOWED_VOICES
+from hotline.plumbing.program import ALLOWED_VOICES
 from tests.support import HOTLINE_NUMBER, PARTICIPANT, PUBLIC_URL
 
 VERBS_AFTER_GATHER = {"Redirect", "Say", "Hangup", "Dial", "Gather", "Pause"}

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from hotline import conversation, roster, worker
-from hotline.transport import Sent, TransportError
+from hotline import worker
+from hotline.plumbing.transport import Sent, TransportError
+from hotline.services import conversation, roster
 from models import Dispatch, DispatchEvent, Offer, Officer, OutboxMessage
 from models.clock import utcnow
 from tests.support import PARTICIPANT

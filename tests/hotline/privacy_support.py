@@ -137,7 +137,7 @@ def get(rt, model, row_id):
 
 def redacted_sids(rt) -> list[str]:
     """Return the SIDs queued for redaction at Twilio, in queue order."""
-    from hotline import outbox
+    from hotline.plumbing import outbox
 
     with rt.db.reading() as session:
         rows = session.exec(
@@ -151,7 +151,7 @@ def sealed_values(rt) -> list[tuple[str, str, str | None]]:
     from sqlalchemy import select as core_select
 
     import models
-    from hotline.retention import sealed_columns
+    from hotline.services.retention import sealed_columns
 
     found = []
     with rt.db.reading() as session:

@@ -30,9 +30,10 @@ import pytest
 import requests
 from sqlmodel import select
 
-from hotline import retention, roster, worker
-from hotline.db import Database
-from hotline.transport import Sent
+from hotline import worker
+from hotline.plumbing.db import Database
+from hotline.plumbing.transport import Sent
+from hotline.services import retention, roster
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, OutboxMessage
 from models.clock import utcnow
 from models.outbox import ERASED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from hotline import commands
+from hotline.services import commands
 from models import Conversation, Dispatch, InboundMessage, Officer, OutboxMessage
 from tests.hotline.dispatch_helpers import (
     CHEN,
@@ -116,7 +116,7 @@ def test_staff_words_from_any_other_number_are_ordinary_participant_input(twilio
 
 
 def test_an_inactive_officer_is_treated_as_a_participant(rt):
-    from hotline import roster
+    from hotline.services import roster
 
     add_roster(rt)
     request_ride(rt)
@@ -173,7 +173,7 @@ def test_open_and_roster_for_the_sergeant(rt):
 
 
 def test_assign_explains_unknown_and_ambiguous_names(rt):
-    from hotline import roster
+    from hotline.services import roster
 
     add_roster(rt)
     request_ride(rt)

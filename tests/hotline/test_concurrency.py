@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import func, select
 
 from hotline import create_app
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
 from models import Conversation, InboundMessage
 from tests.support import Twilio, hotline_config, sms_params
 

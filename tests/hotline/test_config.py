@@ -5,7 +5,7 @@ import json
 import pytest
 
 from hotline import create_app
-from hotline.config import ConfigError
+from hotline.plumbing.config import ConfigError
 from tests.support import hotline_config
 
 
@@ -64,7 +64,7 @@ def test_unknown_environment_is_refused(tmp_path):
 
 
 def test_program_with_a_voice_the_hotline_does_not_allow_fails_at_start(tmp_path):
-    from hotline.config import DEFAULT_PROGRAM
+    from hotline.plumbing.config import DEFAULT_PROGRAM
 
     program = tmp_path / "program.toml"
     program.write_text(DEFAULT_PROGRAM.read_text().replace('voice = "Polly.Lupe"', 'voice = "Polly.Nobody"'))

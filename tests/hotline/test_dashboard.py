@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from hotline import create_app
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
 from models import AuditEntry, Dispatch, DispatchEvent, Officer
 from tests.dashboard_support import (
     PASSWORD,

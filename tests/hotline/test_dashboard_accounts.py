@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from hotline import cli, create_app
-from hotline.dashboard import accounts
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
+from hotline.web.dashboard import accounts
 from models import AuditEntry, DashboardUser
 from models.clock import utcnow
 from tests.dashboard_support import PASSWORD

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from hotline import create_app
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
 from tests.dashboard_support import RIDE, add_roster
 from tests.support import FakeTransport, hotline_config
 

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import exc, text
 from sqlmodel import select
 
-from hotline import create_app, db
-from hotline.db import Database, WriterQueue
-from hotline.runtime import runtime
+from hotline import create_app
+from hotline.plumbing import db
+from hotline.plumbing.db import Database, WriterQueue
+from hotline.plumbing.runtime import runtime
 from models import Conversation, DispatchEvent, InboundMessage
 from models.clock import utcnow
 from tests.hotline.calls import Caller

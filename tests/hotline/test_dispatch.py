@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from hotline import dispatch, worker
+from hotline import worker
+from hotline.services import dispatch
 from models import Dispatch, Officer, Timer
 from tests.hotline.dispatch_helpers import (
     CHEN,
@@ -336,12 +337,11 @@ def test_every_staff_text_is_defined_and_lock_screen_safe():
     import re
     from pathlib import Path
 
-    from hotline import staff
+    from hotline.plumbing import staff
 
     used = set()
-    for module in ("dispatch", "commands", "bridge", "roster", "conversation"):
-        source = (Path(__file__).resolve().parents[2] / "hotline" / f"{module}.py").read_text()
-        used |= set(re.findall(r'staff\.render\(\s*"(\w+)"', source))
+    for path in (Path(__file__).resolve().parents[2] / "hotline").rglob("*.py"):
+        used |= set(re.findall(r'staff\.render\(\s*"(\w+)"', path.read_text()))
     used |= {"next_officer", "no_next_officer", "still_assigned"} | {
         f"reply_{k}" for k in ("taken", "closed", "expired", "used")
     }

@@ -12,8 +12,9 @@ import multiprocessing
 import pytest
 from sqlmodel import col, select
 
-from hotline import create_app, dispatch
-from hotline.runtime import runtime
+from hotline import create_app
+from hotline.plumbing.runtime import runtime
+from hotline.services import dispatch
 from models import Conversation, Dispatch, Offer, Officer
 from models.clock import utcnow
 from tests.hotline.dispatch_helpers import CHEN, OKAFOR, add_roster, code_for

@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from hotline import cli, doctor, outbox, provisioning, roster
-from hotline.transport import NumberSettings
+from hotline import cli
+from hotline.plumbing import doctor, outbox, provisioning
+from hotline.plumbing.transport import NumberSettings
+from hotline.services import roster
 from models.clock import utcnow
 from tests.support import hotline_config
 
@@ -56,7 +58,7 @@ def test_configure_is_idempotent(rt, api):
 def test_a_configured_deployment_only_lacks_what_needs_review(rt, api, monkeypatch):
     provisioning.configure(rt)
     rt.config["HOTLINE_TRANSPORT"] = "twilio"
-    from hotline import migrations
+    from hotline.plumbing import migrations
 
     monkeypatch.setattr(migrations, "current", migrations.head)
     findings = doctor.examine(rt, get=healthy)

@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import select
 
 from hotline import create_app, worker
-from hotline.runtime import runtime
-from hotline.transport import FINAL, RETRYABLE, TransportError
+from hotline.plumbing.runtime import runtime
+from hotline.plumbing.transport import FINAL, RETRYABLE, TransportError
 from models import Conversation, Officer, OutboxMessage, Timer
 from models.clock import utcnow
 from tests.hotline.dispatch_helpers import (
@@ -190,7 +190,7 @@ def test_officer_going_off_duty_passes_the_offer_on(rt):
 
 
 def test_going_off_duty_with_a_backlog_of_offers_leaves_the_rest_to_the_worker(rt, monkeypatch):
-    from hotline import dispatch
+    from hotline.services import dispatch
 
     ids = add_roster(rt)
     monkeypatch.setattr(dispatch, "REOFFER_AT_ONCE", 2)
@@ -309,7 +309,7 @@ def test_a_deadline_fired_twice_offers_once(rt):
 
 
 def test_a_shift_puts_an_officer_on_and_off_duty_in_local_time(rt):
-    from hotline import roster
+    from hotline.services import roster
 
     add_roster(rt, officers=())
     # 2026-01-15 is winter: America/Chicago is UTC-6. Shift 22:00-06:00 local.
@@ -337,7 +337,7 @@ def test_a_shift_puts_an_officer_on_and_off_duty_in_local_time(rt):
 
 
 def test_a_bad_shift_is_refused(rt):
-    from hotline import roster
+    from hotline.services import roster
 
     for bad in ("22-06", "25:00-06:00", "08:00-08:00", "night"):
         with pytest.raises(roster.RosterError):

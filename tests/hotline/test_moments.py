@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ElementTree
 from sqlalchemy import text as sql
 from sqlmodel import select
 
-from hotline import roster
+from hotline.services import roster
 from models import Dispatch, Offer
 from tests.dashboard_support import add_accounts, csrf_from, sign_in
 from tests.hotline.dispatch_helpers import (

@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from hotline import create_app, outbox
-from hotline.observability import CorrelationFilter, JsonFormatter
+from hotline import create_app
+from hotline.plumbing import outbox
+from hotline.plumbing.observability import CorrelationFilter, JsonFormatter
 from tests.support import Twilio, hotline_config
 
 TOKEN = "metrics-token-123"
@@ -19,7 +20,7 @@ def metered(database_url, transport):
     app = create_app(
         hotline_config(database_url, HOTLINE_METRICS_TOKEN=TOKEN), transport=transport, environ={}
     )
-    from hotline.runtime import runtime
+    from hotline.plumbing.runtime import runtime
 
     runtime(app).db.create_all()
     yield app
@@ -38,7 +39,7 @@ def test_metrics_need_the_token(metered, client):
 
 
 def test_metrics_report_webhook_latency_and_outbox(metered):
-    from hotline.runtime import runtime
+    from hotline.plumbing.runtime import runtime
 
     client = metered.test_client()
     Twilio(client).text("hi")
@@ -82,7 +83,7 @@ def alerts(rt) -> list[str]:
 
 
 def add_sergeant(rt):
-    from hotline import roster
+    from hotline.services import roster
 
     with rt.db.unit_of_work() as session:
         roster.add_officer(session, rt, name="Sgt. Rivera", phone="+18165550100", sergeant=True)
@@ -92,7 +93,7 @@ def add_sergeant(rt):
 def test_stuck_outbox_alerts_the_sergeant_once_an_hour(rt):
     from datetime import timedelta
 
-    from hotline.observability import watch_outbox
+    from hotline.plumbing.observability import watch_outbox
     from models.clock import utcnow
 
     add_sergeant(rt)

@@ -14,10 +14,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from hotline import outbox
-from hotline.db import Database
-from hotline.privacy import Pseudonyms, Vault
-from hotline.runtime import Runtime
+from hotline.plumbing import outbox
+from hotline.plumbing.db import Database
+from hotline.plumbing.privacy import Pseudonyms, Vault
+from hotline.plumbing.runtime import Runtime
 from models import Conversation, Officer, OutboxMessage
 
 PARTICIPANT = "+18165550142"

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
-from hotline import conversation, outbox, retention
-from hotline.conversation import Inbound
+from hotline.plumbing import outbox
+from hotline.services import conversation, retention
+from hotline.services.conversation import Inbound
 from models import Conversation, InboundMessage
 from models.clock import utcnow
 from tests.hotline.dispatch_helpers import (
@@ -51,7 +52,7 @@ def test_a_text_that_lands_while_another_is_decided_is_applied_first_and_neither
         return decide(rt_, inbound, *args)
 
     monkeypatch.setattr(conversation, "_decide", decide_while_another_text_commits)
-    with caplog.at_level(logging.INFO, logger="hotline.conversation"):
+    with caplog.at_level(logging.INFO, logger="hotline.services.conversation"):
         answer = conversation.handle_sms(rt, Inbound(sid="SM" + "a" * 32, sender=PARTICIPANT, body="1"))
 
     assert any("changed meanwhile" in r.getMessage() for r in caplog.records)

@@ -7,7 +7,7 @@ import re
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from hotline.privacy import (
+from hotline.plumbing.privacy import (
     Pseudonyms,
     Vault,
     install_log_scrubbing,

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from hotline import cli, create_app, worker
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
 from tests.support import REPO, Twilio, hotline_config
 
 PRIVACY = REPO / "docs" / "privacy.md"
@@ -40,7 +40,7 @@ def test_the_periods_it_states_are_the_program_files(rt):
     assert f"**{rt.program.message_days} days**" in text
     assert f"kept encrypted for {rt.program.message_days} days" in text
     assert rt.program.inbound_log_days <= rt.program.message_days, "replies never outlive messages"
-    from hotline import retention
+    from hotline.services import retention
 
     assert retention.PURGE_EVERY.total_seconds() == 3600 and "every hour" in text
 

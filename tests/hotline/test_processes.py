@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from hotline import create_app, roster
-from hotline.runtime import runtime
+from hotline import create_app
+from hotline.plumbing.runtime import runtime
+from hotline.services import roster
 from models import Conversation, InboundMessage, OutboxMessage
 from tests.processes import ACCOUNT, FakeTwilio, free_port, stop, wait_until
 from tests.support import PUBLIC_URL, hotline_config, sign, sms_params

@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from sqlmodel import select
 
-from hotline import bridge, dispatch
-from hotline.transport import TwilioTransport
+from hotline.plumbing.transport import TwilioTransport
+from hotline.services import dispatch
+from hotline.web import bridge
 from models import Dispatch, DispatchEvent
 from tests.contract.conftest import prism_url  # noqa: F401  (the Prism fixture, for one contract test)
 from tests.hotline.dispatch_helpers import (
@@ -230,7 +231,7 @@ def test_the_bridge_call_and_an_offer_text_are_accepted_by_twilios_api(prism_url
 
 
 def test_a_relay_that_cannot_reach_the_officer_tells_the_sergeant(rt, accepted):
-    from hotline.transport import FINAL, TransportError
+    from hotline.plumbing.transport import FINAL, TransportError
     from tests.hotline.dispatch_helpers import ScriptedTransport
 
     run_worker(rt)  # everything queued so far goes out

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from hotline import cli, report
-from hotline.dashboard import accounts
+from hotline import cli
+from hotline.services import report
+from hotline.web.dashboard import accounts
 from models import Conversation, Dispatch, FunnelMark
 from tests.dashboard_support import PASSWORD, RIDE, add_roster, sign_in, token
 from tests.support import hotline_config
@@ -206,7 +207,7 @@ def run(*args, input=None):
 
 def test_report_command_prints_each_format(env):
     from hotline import create_app
-    from hotline.runtime import runtime
+    from hotline.plumbing.runtime import runtime
 
     app = create_app()
     rt = runtime(app)

@@ -14,9 +14,11 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlmodel import col, func, select
 
-from hotline import cli, create_app, outbox, retention, worker
-from hotline.runtime import runtime
-from hotline.transport import AMBIGUOUS, FINAL, RETRYABLE, TransportError
+from hotline import cli, create_app, worker
+from hotline.plumbing import outbox
+from hotline.plumbing.runtime import runtime
+from hotline.plumbing.transport import AMBIGUOUS, FINAL, RETRYABLE, TransportError
+from hotline.services import retention
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, OutboxMessage, Timer
 from models.clock import utcnow
 from models.outbox import ERASED
@@ -150,8 +152,8 @@ def test_inbound_replies_follow_their_own_shorter_period(tmp_path, database_url,
 
 @pytest.mark.parametrize("days", [0, -1])
 def test_a_retention_period_under_a_day_is_refused(tmp_path, days):
-    from hotline.config import ConfigError
-    from hotline.program import load_program
+    from hotline.plumbing.config import ConfigError
+    from hotline.plumbing.program import load_program
 
     text = (
         (REPO / "hotline" / "program.toml").read_text().replace("message_days = 30", f"message_days = {days}")

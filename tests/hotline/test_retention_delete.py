@@ -12,7 +12,9 @@ import uuid
 import pytest
 from sqlmodel import col, select
 
-from hotline import conversation, dispatch, outbox, retention, roster, worker
+from hotline import worker
+from hotline.plumbing import outbox
+from hotline.services import conversation, dispatch, retention, roster
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, Officer, OutboxMessage
 from models.clock import utcnow
 from models.outbox import ERASED

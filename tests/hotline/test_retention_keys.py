@@ -11,9 +11,10 @@ from sqlalchemy import select as core_select
 from sqlalchemy import update
 
 import models
-from hotline import cli, create_app, retention, roster
-from hotline.privacy import Vault
-from hotline.runtime import runtime
+from hotline import cli, create_app
+from hotline.plumbing.privacy import Vault
+from hotline.plumbing.runtime import runtime
+from hotline.services import retention, roster
 from models.clock import utcnow
 from tests.hotline.privacy_support import sealed_values, seed
 from tests.support import FakeTransport, Twilio, hotline_config

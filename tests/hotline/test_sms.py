@@ -5,8 +5,9 @@ import logging
 import pytest
 from sqlmodel import func, select
 
-from hotline import create_app, roster
-from hotline.runtime import runtime
+from hotline import create_app
+from hotline.plumbing.runtime import runtime
+from hotline.services import roster
 from models import Conversation, InboundMessage, OutboxMessage
 from tests.support import PARTICIPANT, hotline_config, sms_params, twiml_messages
 
@@ -131,7 +132,7 @@ def test_fallback_url_answers_without_a_database(tmp_path):
 
 
 def test_program_file_reask_limit_reaches_the_conversation(tmp_path, transport):
-    from hotline.config import DEFAULT_PROGRAM
+    from hotline.plumbing.config import DEFAULT_PROGRAM
     from tests.support import Twilio
 
     program = tmp_path / "program.toml"
@@ -153,7 +154,7 @@ def test_written_out_twiml_is_what_twilio_python_makes(rt):
     """The answer's TwiML, written by hand, is character for character MessagingResponse's."""
     from twilio.twiml.messaging_response import MessagingResponse
 
-    from hotline.webhooks import messages
+    from hotline.web.webhooks import messages
 
     catalog_texts = [
         rt.catalog.render(key, language) for language in ("en", "es") for key in rt.catalog.keys(language)

@@ -2,7 +2,7 @@
 
 from sqlmodel import select
 
-from hotline import outbox
+from hotline.plumbing import outbox
 from models import OutboxMessage
 
 

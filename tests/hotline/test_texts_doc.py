@@ -7,8 +7,8 @@ import pytest
 
 from flows.texts import Catalog, is_unsolicited
 from hotline import texts_doc
-from hotline.config import ConfigError
-from hotline.program import load_program
+from hotline.plumbing.config import ConfigError
+from hotline.plumbing.program import load_program
 
 DEFAULT_PROGRAM = texts_doc.PROGRAM
 HOTLINE = Path(texts_doc.__file__).resolve().parent

@@ -12,10 +12,10 @@ import redis
 from sqlmodel import func, select
 
 from hotline import create_app, worker
-from hotline.config import ConfigError
-from hotline.program import load_program
-from hotline.runtime import runtime
-from hotline.throttle import throttle
+from hotline.plumbing.config import ConfigError
+from hotline.plumbing.program import load_program
+from hotline.plumbing.runtime import runtime
+from hotline.plumbing.throttle import throttle
 from models import Conversation, InboundMessage, OutboxMessage
 from models.clock import utcnow
 from tests.hotline.calls import Caller
@@ -138,8 +138,8 @@ def test_active_staff_are_never_throttled(limited):
 
 
 def test_the_count_starts_again_in_the_next_window():
-    from hotline.program import Limits
-    from hotline.throttle import MemoryCounter, Throttle
+    from hotline.plumbing.program import Limits
+    from hotline.plumbing.throttle import MemoryCounter, Throttle
 
     gate = Throttle(MemoryCounter(), Limits(texts_per_sender_per_10min=2))
     start = 1_800_000_000.0
@@ -149,9 +149,9 @@ def test_the_count_starts_again_in_the_next_window():
 
 
 def test_a_pseudonym_prefix_of_digits_only_survives_the_log_masking(caplog):
-    from hotline.privacy import scrub
-    from hotline.program import Limits
-    from hotline.throttle import MemoryCounter, Throttle
+    from hotline.plumbing.privacy import scrub
+    from hotline.plumbing.program import Limits
+    from hotline.plumbing.throttle import MemoryCounter, Throttle
 
     gate = Throttle(MemoryCounter(), Limits(texts_per_sender_per_10min=1))
     with caplog.at_level(logging.WARNING):
@@ -224,7 +224,7 @@ def capped(database_url, transport, tmp_path):
 
 
 def test_texts_beyond_the_hourly_cap_wait_and_the_sergeant_is_told_once(capped, transport):
-    from hotline import outbox
+    from hotline.plumbing import outbox
 
     rt = runtime(capped)
     add_roster(rt, officers=())

@@ -21,8 +21,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from hotline.config import ConfigError
-from hotline.transport import (
+from hotline.plumbing.config import ConfigError
+from hotline.plumbing.transport import (
     AMBIGUOUS,
     DEFAULT_TIMEOUT,
     FINAL,

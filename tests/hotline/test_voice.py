@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import func, select
 
 from hotline import create_app
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
 from tests.hotline.calls import Caller, check_twiml
 from tests.support import HOTLINE_NUMBER, PARTICIPANT, PUBLIC_URL, Twilio, hotline_config
@@ -330,7 +330,7 @@ def test_a_voice_answer_is_valid_twiml_whatever_was_said(caller):
 
 
 def test_an_english_only_program_skips_the_language_menu(tmp_path, database_url):
-    from hotline.config import DEFAULT_PROGRAM
+    from hotline.plumbing.config import DEFAULT_PROGRAM
 
     program = tmp_path / "program.toml"
     program.write_text(DEFAULT_PROGRAM.read_text().replace('languages = ["en", "es"]', 'languages = ["en"]'))

@@ -3,8 +3,9 @@
 import pytest
 from click.testing import CliRunner
 
-from hotline import cli, create_app, roster
-from hotline.runtime import runtime
+from hotline import cli, create_app
+from hotline.plumbing.runtime import runtime
+from hotline.services import roster
 from tests.support import hotline_config
 
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from sqlmodel import select
 
-from hotline import roster
+from hotline.services import roster
 from models import Officer, OutboxMessage
 from tests.hotline.calls import Caller, check_twiml
 from tests.support import HOTLINE_NUMBER, PUBLIC_URL

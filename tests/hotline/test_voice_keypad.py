@@ -5,10 +5,10 @@ import pytest
 from flows import INTAKE, Event, Reply
 from flows.voice import MENUS, NO_INPUT, REPEAT, TALK_NOW, UNCLEAR, Heard, read, spoken
 from hotline import create_app
-from hotline.config import DEFAULT_PROGRAM, ConfigError
-from hotline.program import load_program
-from hotline.runtime import runtime
-from hotline.voice import spoken_parts
+from hotline.plumbing.config import DEFAULT_PROGRAM, ConfigError
+from hotline.plumbing.program import load_program
+from hotline.plumbing.runtime import runtime
+from hotline.web.voice import spoken_parts
 from tests.hotline.calls import Caller
 from tests.support import Twilio, hotline_config
 

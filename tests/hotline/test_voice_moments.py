@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from flows.voice import danger
-from hotline import roster
+from hotline.services import roster
 from models import Conversation, Dispatch, OutboxMessage
 from tests.hotline.calls import Caller
 from tests.support import HOTLINE_NUMBER
@@ -334,7 +334,7 @@ def test_no_wait_is_longer_than_the_text_promises(twilio, rt, officers):
 
 
 def test_a_spanish_ride_by_phone_is_offered_naming_spanish(twilio, rt, sergeant):
-    from hotline import staff
+    from hotline.plumbing import staff
 
     if "{language}" not in staff.texts()["offer"]:
         pytest.skip("ride offers do not name the participant's language yet")

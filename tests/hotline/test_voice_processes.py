@@ -5,8 +5,9 @@ import multiprocessing
 import pytest
 from sqlmodel import func, select
 
-from hotline import create_app, roster
-from hotline.runtime import runtime
+from hotline import create_app
+from hotline.plumbing.runtime import runtime
+from hotline.services import roster
 from models import Conversation, Dispatch, OutboxMessage
 from tests.hotline.calls import Caller
 from tests.support import PUBLIC_URL, Twilio, hotline_config

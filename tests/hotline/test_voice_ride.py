@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from hotline import roster
+from hotline.services import roster
 from models import Conversation, Dispatch, InboundMessage, OutboxMessage
 from tests.hotline.calls import Caller
 from tests.support import PARTICIPANT

@@ -19,11 +19,12 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import select
 
-from hotline import outbox, worker
-from hotline.db import Database
-from hotline.privacy import Pseudonyms, Vault
-from hotline.runtime import Runtime
-from hotline.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
+from hotline import worker
+from hotline.plumbing import outbox
+from hotline.plumbing.db import Database
+from hotline.plumbing.privacy import Pseudonyms, Vault
+from hotline.plumbing.runtime import Runtime
+from hotline.plumbing.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
 from models import Conversation, Officer, OutboxMessage, Timer
 from models.clock import utcnow
 
