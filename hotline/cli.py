@@ -12,6 +12,7 @@ import click
 from cryptography.fernet import Fernet
 from flask import Flask
 
+from hotline.plumbing import jobs
 from hotline.plumbing.config import ConfigError
 from hotline.plumbing.runtime import Runtime
 
@@ -110,7 +111,7 @@ def worker_command(once: bool) -> None:
 
     with command_runtime() as rt:
         if once:
-            counts = worker.run_once(rt)
+            counts = jobs.run_once(rt)
             click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()) or "nothing due")
             return
         worker.run_forever(rt, poll_seconds=rt.config["HOTLINE_WORKER_POLL_SECONDS"])

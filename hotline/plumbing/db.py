@@ -13,8 +13,9 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Engine, create_engine, event, exc, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 log = logging.getLogger(__name__)
 
@@ -312,3 +313,27 @@ class Database:
     def dispose(self) -> None:
         """Drop pooled connections (after a fork, or at shutdown)."""
         self.engine.dispose()
+
+
+def insert_once(session: Session, row: SQLModel, dedupe_key: str | None) -> Any | None:
+    """Insert a row unless one with its dedupe key exists; return the stored row, else None.
+
+    INSERT ... ON CONFLICT DO NOTHING rather than check-then-insert: two transactions racing
+    with the same key on PostgreSQL both pass a check, and the loser would then fail its whole
+    unit of work on the unique constraint. Here the loser waits for the winner and gets None.
+    """
+    model = type(row)
+    if dedupe_key is None:
+        session.add(row)
+        session.flush()
+        return row
+    values = row.model_dump(exclude={"id"})
+    values["dedupe_key"] = dedupe_key
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(model)
+    )
+    return session.scalars(statement).one_or_none()

@@ -22,7 +22,6 @@ from sqlmodel import col, select
 
 from hotline.plumbing import staff
 from hotline.plumbing.runtime import Runtime, runtime
-from hotline.services import dispatch
 from models import Dispatch, OutboxMessage
 from models.clock import utcnow
 from models.dispatch import OPEN_STATUSES
@@ -172,7 +171,7 @@ def watch_outbox(rt: Runtime, *, now: datetime | None = None) -> bool:
             count=late,
             minutes=int(STUCK_AFTER.total_seconds() // 60),
         )
-        queued = dispatch.alert_sergeants(session, rt, text, dedupe=f"outbox-stuck:{now:%Y%m%d%H}")
+        queued = staff.alert_sergeants(session, rt, text, dedupe=f"outbox-stuck:{now:%Y%m%d%H}")
         session.commit()
     if queued:
         log.error("outbox: %d messages waiting over %s; sergeant alerted", late, STUCK_AFTER)
@@ -186,7 +185,7 @@ def report_webhook_error(rt: Runtime, code: str, *, now: datetime | None = None)
         with rt.db.unit_of_work() as session:
             text = staff.render("webhook_errors", time=staff.local_time(now, rt.program.timezone), code=code)
             window = f"{now:%Y%m%d%H}{now.minute // 15}"
-            dispatch.alert_sergeants(session, rt, text, dedupe=f"webhook-error:{window}")
+            staff.alert_sergeants(session, rt, text, dedupe=f"webhook-error:{window}")
             session.commit()
     except Exception:  # the fallback runs because something is broken: the log is the last resort
         log.exception("could not alert the sergeant about webhook error %s", code)

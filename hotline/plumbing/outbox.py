@@ -11,12 +11,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
+from hotline.plumbing import timers
+from hotline.plumbing.db import insert_once
 from models import Conversation, OutboxMessage
 from models.outbox import ERASED
 
@@ -71,30 +73,6 @@ STATUS_RANK = {
 TERMINAL = frozenset(status for status, rank in STATUS_RANK.items() if rank >= 40)
 #: Terminal statuses that mean the recipient did not get it.
 UNDELIVERED = frozenset(status for status, rank in STATUS_RANK.items() if rank >= 60)
-
-
-def insert_once(session: Session, row: SQLModel, dedupe_key: str | None) -> Any | None:
-    """Insert a row unless one with its dedupe key exists; return the stored row, else None.
-
-    INSERT ... ON CONFLICT DO NOTHING rather than check-then-insert: two transactions racing
-    with the same key on PostgreSQL both pass a check, and the loser would then fail its whole
-    unit of work on the unique constraint. Here the loser waits for the winner and gets None.
-    """
-    model = type(row)
-    if dedupe_key is None:
-        session.add(row)
-        session.flush()
-        return row
-    values = row.model_dump(exclude={"id"})
-    values["dedupe_key"] = dedupe_key
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(model)
-    )
-    return session.scalars(statement).one_or_none()
 
 
 def enqueue(
@@ -227,9 +205,7 @@ def record_status(
         mark_opted_out(session, row.to_hash)
         log.info("outbox %s (%s): recipient opted out", row.id, sid)
     if newly_undelivered and row.audience == "staff" and rt is not None:
-        from hotline import worker
-
-        worker.notify_undeliverable(session, rt, row, handlers)
+        timers.notify_undeliverable(session, rt, row, handlers)
     return True
 
 

@@ -49,6 +49,20 @@ def normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+#: Numbers that can take a text: a mobile, or (as in the US) a number that may be one.
+TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def textable_number(raw: str | None) -> str | None:
+    """Return the caller's number in E.164 if it could take a text (a possible mobile), else None."""
+    text = (raw or "").strip()
+    number = normalise_phone(text) if text.startswith("+") else None
+    if number is None:
+        return None
+    kind = phonenumbers.number_type(phonenumbers.parse(number))
+    return number if kind in TEXTABLE else None
+
+
 def sender_key(raw: str | None) -> str:
     """Return the canonical text of a sender: E.164 where possible, else the trimmed raw value."""
     return normalise_phone(raw) or "raw:" + (raw or "").strip().lower()

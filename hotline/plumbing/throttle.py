@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import func, or_
@@ -30,11 +29,9 @@ from sqlmodel import Session, col, select
 
 from flows.intents import read_command
 from hotline.plumbing import staff
+from hotline.plumbing.privacy import textable_number
 from hotline.plumbing.program import Limits
 from hotline.plumbing.runtime import Runtime
-
-if TYPE_CHECKING:
-    from hotline.services.voice_call import Script
 from models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -150,11 +147,9 @@ def admits_text(rt: Runtime, sender_hash: str) -> bool:
 
 
 def _is_staff(rt: Runtime, sender_hash: str) -> bool:
-    from hotline.services import roster
-
     try:
         with rt.db.reading() as session:
-            return roster.active_staff(session, sender_hash) is not None
+            return staff.active_staff(session, sender_hash) is not None
     except SQLAlchemyError:
         return False
 
@@ -164,8 +159,6 @@ def admits_call(rt: Runtime, caller: str) -> bool:
 
     A withheld caller ID is never throttled: every withheld caller would share one count.
     """
-    from hotline.services.voice_call import textable_number  # voice_call imports the worker, which imports us
-
     number = textable_number(caller)
     return number is None or throttle().admits("call", rt.pseudonyms.of(number))
 
@@ -176,15 +169,6 @@ def throttled_texts(rt: Runtime, body: str) -> list[str]:
     if command not in EMERGENCY_COMMANDS:
         return []
     return [rt.catalog.render("service_unavailable", language or "en")]
-
-
-def throttled_call(rt: Runtime) -> Script:
-    """Return the answer to a throttled call: 911 first, then HQ and the desk, and hang up."""
-    from hotline.services.voice_call import Script, goodbye, say
-
-    languages = [language for language in rt.program.languages if language in ("en", "es")]
-    goodbye_lines = goodbye(rt, languages).lines
-    return Script(lines=(say(rt, "call.emergency", languages[0]), *goodbye_lines), hangup=True)
 
 
 # -- outbound --------------------------------------------------------------------------------
@@ -210,10 +194,8 @@ def outbound_capped(session: Session, rt: Runtime, *, now: datetime) -> bool:
         select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key).startswith(key + ":")).limit(1)
     ).first()
     if told is None:
-        from hotline.services import dispatch
-
         text = staff.render("outbound_cap", time=staff.local_time(now, rt.program.timezone), cap=cap)
-        dispatch.alert_sergeants(session, rt, text, dedupe=key)
+        staff.alert_sergeants(session, rt, text, dedupe=key)
         log.warning("outbound cap of %d texts an hour reached; texts wait", cap)
     return True
 

@@ -36,7 +36,7 @@ def danger(
     when = staff.local_time(now, rt.program.timezone)
     if request is None or not request.is_open:
         text = staff.render(f"alert_{reason}", time=when, conv=f"#{conversation.id}")
-        dispatch.alert_sergeants(session, rt, text)
+        staff.alert_sergeants(session, rt, text)
         return
     told = officers_concerned(session, request)
     for officer, holds_offer in told:
@@ -60,7 +60,7 @@ def danger(
         status=request.status,
         officers=staff.render("officers_told", names=names) if names else staff.render("officers_none"),
     )
-    dispatch.alert_sergeants(session, rt, text, dispatch=request)
+    staff.alert_sergeants(session, rt, text, dispatch=request)
     dispatch.record(session, request, f"alert_{reason}", "participant", now)
     log.info("dispatch %s: %s alert to the sergeant and %d officer(s)", request.ref, reason, len(told))
 
@@ -100,7 +100,7 @@ def change_place(session: Session, rt: Runtime, request: Dispatch, place: str, *
         text = staff.render(key, ref=request.ref, place=place)
         dispatch.tell_officer(session, rt, officer, text, dispatch=request, purpose="notice")
     when = staff.local_time(now, rt.program.timezone)
-    dispatch.alert_sergeants(
+    staff.alert_sergeants(
         session, rt, staff.render("echo_place_changed", ref=request.ref, time=when), dispatch=request
     )
     log.info("dispatch %s: meeting place changed by the participant", request.ref)

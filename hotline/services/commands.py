@@ -71,7 +71,7 @@ class Context:
     def echo(self, key: str, target: Dispatch | None = None, **params: object) -> None:
         """Tell the sergeant (but not the sender) about a command that changed something."""
         text = staff.render(key, officer=self.officer.name, time=self.when, **params)
-        dispatch.alert_sergeants(self.session, self.rt, text, dispatch=target, skip=self.officer.id)
+        staff.alert_sergeants(self.session, self.rt, text, dispatch=target, skip=self.officer.id)
 
 
 def handle(session: Session, rt: Runtime, officer: Officer, body: str, *, now: datetime) -> list[str]:
@@ -265,7 +265,7 @@ def _stopped(ctx: Context) -> list[str]:
     ctx.officer.on_duty = False
     ctx.session.add(ctx.officer)
     text = staff.render("staff_stopped", time=ctx.when, officer=ctx.officer.name)
-    dispatch.alert_sergeants(ctx.session, ctx.rt, text, skip=ctx.officer.id)
+    staff.alert_sergeants(ctx.session, ctx.rt, text, skip=ctx.officer.id)
     log.info("officer %s texted an opt-out word; off duty", ctx.officer.id)
     return []  # Twilio answers STOP itself
 
@@ -335,7 +335,7 @@ def _assign(ctx: Context, command: Command) -> list[str]:
     text = staff.render(
         "echo_assigned", ref=target.ref, sergeant=ctx.officer.name, officer=officer.name, time=ctx.when
     )
-    dispatch.alert_sergeants(ctx.session, ctx.rt, text, dispatch=target, skip=ctx.officer.id)
+    staff.alert_sergeants(ctx.session, ctx.rt, text, dispatch=target, skip=ctx.officer.id)
     return [staff.render("reply_assigned", ref=target.ref, officer=officer.name)]
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from flows import INTAKE, Event, Step
 from hotline.plumbing import outbox, staff
 from hotline.plumbing.runtime import Runtime
-from hotline.services import alerts, commands, dispatch, report, retention, roster
+from hotline.services import alerts, commands, dispatch, report, retention
 from models import Conversation, Dispatch, InboundMessage, Officer
 from models.clock import utcnow
 from models.dispatch import OPEN_STATUSES
@@ -50,7 +50,7 @@ def handle_sms(
         if texts is not None:
             return texts
         with rt.db.unit_of_work() as session:
-            officer = roster.active_staff(session, sender_hash)
+            officer = staff.active_staff(session, sender_hash)
             if officer is not None:
                 texts = _command(session, rt, inbound, officer, now)
             else:
@@ -226,7 +226,7 @@ def _turn(session: Session, rt: Runtime, inbound: Inbound, sender_hash: str, now
     # commits first or waits for this turn, so the turn never answers from a stale status.
     request = dispatch.latest_for(session, conversation.id, lock=True)
     relay = dispatch.can_relay(session, request)
-    nobody = conversation.state == "confirm" and not roster.on_duty_officers(session)
+    nobody = conversation.state == "confirm" and not dispatch.on_duty_officers(session)
     step, texts = _decide(rt, inbound, conversation, request, relay, now, nobody)
     apply_effects(session, rt, conversation, step, request, contact=inbound.sender, now=now)
     save_step(rt, conversation, step, now)
@@ -364,7 +364,7 @@ def apply_effects(
             log.info("conversation %s opted out; %d queued texts cancelled", conversation.id, cancelled)
             if open_request is not None:
                 text = staff.render("participant_stopped", ref=open_request.ref, time=when)
-                dispatch.alert_sergeants(
+                staff.alert_sergeants(
                     session, rt, text, dispatch=open_request, dedupe=f"stopped:{open_request.ref}:{now}"
                 )
         elif kind == "opt_in":

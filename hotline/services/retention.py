@@ -28,8 +28,7 @@ from sqlalchemy import Table, and_, bindparam, func, literal, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from hotline import worker
-from hotline.plumbing import outbox
+from hotline.plumbing import outbox, timers
 from hotline.plumbing.runtime import Runtime
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, OutboxMessage, Timer
 from models.clock import utcnow
@@ -201,7 +200,7 @@ def schedule_purge(session: Session, *, now: datetime, soon: bool = False) -> Ti
         due = (now + CATCH_UP).replace(second=0, microsecond=0)
     else:
         due = now.replace(minute=0, second=0, microsecond=0) + PURGE_EVERY
-    return worker.schedule_timer(session, kind=PURGE, due_at=due, dedupe_key=f"purge:{due:%Y-%m-%dT%H:%M}")
+    return timers.schedule_timer(session, kind=PURGE, due_at=due, dedupe_key=f"purge:{due:%Y-%m-%dT%H:%M}")
 
 
 def ensure_purge_timer(rt: Runtime, *, now: datetime | None = None) -> bool:
@@ -216,7 +215,7 @@ def ensure_purge_timer(rt: Runtime, *, now: datetime | None = None) -> bool:
     return bool(added)
 
 
-@worker.register(PURGE)
+@timers.register(PURGE)
 def fire_purge(session: Session, rt: Runtime, timer: Timer) -> None:
     """Run one batch of the purge in the timer's transaction and schedule the next run."""
     # Never earlier than the timer's own time: a worker given a clock (tests) purges as of then.

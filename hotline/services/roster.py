@@ -8,13 +8,13 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from hotline import worker
+from hotline.plumbing import timers
 from hotline.plumbing.privacy import normalise_phone
 from hotline.plumbing.runtime import Runtime
-from models import Dispatch, Offer, Officer, Shift, Timer
+from models import Officer, Shift, Timer
 from models.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,6 @@ def find_by_phone(session: Session, rt: Runtime, phone: str) -> Officer | None:
 
 
 # Asked of every inbound text, nearly always of a participant: built once, an id only.
-_ACTIVE_STAFF = select(Officer.id).where(Officer.phone_hash == bindparam("phone_hash"), Officer.active)
-
-
-def active_staff(session: Session, phone_hash: str) -> Officer | None:
-    """Return the active roster entry with this number's pseudonym: only they may give commands."""
-    officer_id = session.connection().execute(_ACTIVE_STAFF, {"phone_hash": phone_hash}).scalar()
-    return session.get(Officer, officer_id) if officer_id is not None else None
-
-
 def set_duty(session: Session, rt: Runtime, phone: str, on_duty: bool) -> Officer:
     """Put an officer on or off duty (off: their open offers go to the next officer)."""
     officer = find_by_phone(session, rt, staff_number(phone))
@@ -106,38 +97,6 @@ def set_active(session: Session, rt: Runtime, phone: str, active: bool) -> Offic
     officer.active = active
     session.add(officer)
     return officer
-
-
-def on_duty_officers(session: Session) -> list[Officer]:
-    """Return active officers on duty in fair order: least recently assigned first."""
-    query = (
-        select(Officer)
-        .where(Officer.active, Officer.on_duty, col(Officer.is_sergeant).is_(False))
-        .order_by(col(Officer.last_assigned_at).is_not(None), col(Officer.last_assigned_at), col(Officer.id))
-    )
-    return list(session.exec(query).all())
-
-
-def next_free(session: Session, *, exclude: set[int] | frozenset[int] = frozenset()) -> Officer | None:
-    """Return who gets the next offer: on duty, not in `exclude`, in fair order.
-
-    An officer who holds an unanswered offer (of any request) or is on a ride comes after every
-    officer who is free, so a second ride never waits on someone busy while another could go.
-    """
-    candidates = [o for o in on_duty_officers(session) if o.id not in exclude]
-    if not candidates:
-        return None
-    ids = [o.id for o in candidates]
-    open_offers = select(Offer.officer_id).where(col(Offer.officer_id).in_(ids), Offer.status == "open")
-    offered = set(session.exec(open_offers).all())
-    riding = set(
-        session.exec(
-            select(Dispatch.officer_id).where(
-                col(Dispatch.officer_id).in_(ids), col(Dispatch.status).in_(("accepted", "arriving"))
-            )
-        ).all()
-    )
-    return min(candidates, key=lambda o: (o.id in offered, o.id in riding))  # min keeps fair order
 
 
 def everyone(session: Session) -> list[Officer]:
@@ -238,7 +197,7 @@ def _store_shift(
 def _schedule_next(session: Session, rt: Runtime, shift: Shift, now: datetime) -> None:
     """Add the timer for the shift's next start or end."""
     due, starts = next_boundary(shift, now, rt.program.timezone)
-    worker.schedule_timer(
+    timers.schedule_timer(
         session,
         kind=SHIFT_CHANGE,
         due_at=due,
@@ -259,7 +218,7 @@ def _cancel_shift_timers(session: Session, officer_id: int) -> None:
     )
 
 
-@worker.register(SHIFT_CHANGE)
+@timers.register(SHIFT_CHANGE)
 def _shift_change(session: Session, rt: Runtime, timer: Timer) -> None:
     """Put an officer on or off duty at a shift boundary, then schedule the next one."""
     payload = json.loads(timer.payload or "{}")

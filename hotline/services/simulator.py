@@ -13,6 +13,7 @@ from flask import Flask
 from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
+from hotline.plumbing import jobs
 from hotline.plumbing.runtime import Runtime, runtime
 from models import Officer, OutboxMessage
 from models.clock import utcnow
@@ -56,9 +57,7 @@ class Phone:
         }
         texts = message_texts(self._post("/twilio/sms", params))
         if self.base_url is None:
-            from hotline import worker
-
-            worker.run_once(self.rt)
+            jobs.run_once(self.rt)
         return texts + [f"(later) {t}" for t in self.later_texts()]
 
     def later_texts(self) -> list[str]:

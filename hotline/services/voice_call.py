@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import phonenumbers
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
@@ -37,7 +36,7 @@ from hotline.plumbing.db import once_more_if_dropped
 from hotline.plumbing.privacy import normalise_phone
 from hotline.plumbing.runtime import Runtime
 from hotline.services import conversation as turns
-from hotline.services import dispatch, roster
+from hotline.services import dispatch
 from models import Conversation, Dispatch, InboundMessage, Officer
 from models.clock import utcnow
 
@@ -72,8 +71,6 @@ WHISPER_SECONDS = 14
 CONNECTED = frozenset({"completed", "answered"})
 #: Call statuses after which the caller is gone.
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-#: Numbers that can take a text: a mobile, or (as in the US) a number that may be one.
-TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
 @dataclass(frozen=True)
@@ -164,16 +161,6 @@ class _Turn:
     call: Call
     now: datetime
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def textable_number(raw: str | None) -> str | None:
-    """Return the caller's number in E.164 if it could take a text (a possible mobile), else None."""
-    text = (raw or "").strip()
-    number = normalise_phone(text) if text.startswith("+") else None
-    if number is None:
-        return None
-    kind = phonenumbers.number_type(phonenumbers.parse(number))
-    return number if kind in TEXTABLE else None
 
 
 def call_key(rt: Runtime, call_sid: str) -> str:
@@ -695,7 +682,7 @@ def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -
     why = turn.data.get(WHY)
     key = f"call_unanswered_{why}" if why in (*keypad.DANGER, "unclear") else "call_unanswered"
     text = staff.render(key, time=when, tried=len(chain))
-    dispatch.alert_sergeants(turn.session, rt, text, dedupe=f"call-unanswered:{turn.conversation.id}")
+    staff.alert_sergeants(turn.session, rt, text, dedupe=f"call-unanswered:{turn.conversation.id}")
     log.info("call %s: nobody took the call (%d rung)", turn.call.sid, len(chain))
     return _nobody(rt, turn)
 
@@ -703,8 +690,8 @@ def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -
 def _chain(rt: Runtime, session: Session) -> list[str]:
     """Return who to ring, in order: on-duty officers (fairly), sergeants, the desk; each once."""
     calls = rt.program.calls
-    people = roster.on_duty_officers(session)[: calls.dial_officers]
-    people += dispatch.sergeants(session)[: calls.dial_sergeants]
+    people = dispatch.on_duty_officers(session)[: calls.dial_officers]
+    people += staff.sergeants(session)[: calls.dial_sergeants]
     chain, seen = [], set()
     for person in people:
         if person.phone_hash not in seen:
@@ -737,3 +724,10 @@ def _save(rt: Runtime, turn: _Turn) -> None:
     conversation = turn.conversation
     step = Step(conversation.state or "welcome", turn.data, conversation.language)
     turns.save_step(rt, conversation, step, turn.now)
+
+
+def throttled_call(rt: Runtime) -> Script:
+    """Return the answer to a throttled call: 911 first, then HQ and the desk, and hang up."""
+    languages = [language for language in rt.program.languages if language in ("en", "es")]
+    goodbye_lines = goodbye(rt, languages).lines
+    return Script(lines=(say(rt, "call.emergency", languages[0]), *goodbye_lines), hangup=True)

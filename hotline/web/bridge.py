@@ -6,7 +6,7 @@ our call), and the participant's phone shows the hotline number too (`callerId` 
 read from the request when the officer answers, never written into the call's TwiML, so a
 request closed in the meantime connects nobody. Nothing is recorded.
 
-The voice issue reuses `dial_participant` for its own bridges.
+The dial to the participant (`dispatch.dial_participant`) is shared with the call flow.
 """
 
 from __future__ import annotations
@@ -28,36 +28,6 @@ from models.clock import utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("bridge", __name__, url_prefix="/twilio/voice/bridge")
-
-#: Seconds the participant's phone rings before the officer hears "did not answer".
-RING_SECONDS = 30
-
-
-def path_for(dispatch_id: int) -> str:
-    """Return the bridge's path for a request (what the call to the officer fetches on answer)."""
-    return f"/twilio/voice/bridge/{dispatch_id}"
-
-
-def call_twiml(rt: Runtime, ride: Dispatch) -> str:
-    """Return the TwiML for the call to the officer: on answer, fetch the bridge (signed)."""
-    response = VoiceResponse()
-    response.redirect(rt.public_url(path_for(ride.id)), method="POST")
-    return str(response)
-
-
-def dial_participant(
-    rt: Runtime, response: VoiceResponse, number: str, *, action: str | None = None
-) -> VoiceResponse:
-    """Add a <Dial> to the participant that shows the hotline number and records nothing."""
-    dial = response.dial(
-        caller_id=rt.hotline_number,
-        record="do-not-record",
-        timeout=RING_SECONDS,
-        action=action,
-        method="POST" if action else None,
-    )
-    dial.number(number)
-    return response
 
 
 def _say(rt: Runtime, response: VoiceResponse, text: str) -> None:
@@ -95,7 +65,9 @@ def connect(dispatch_id: int) -> Response:
         log.info("bridge %s: not connected (call %s)", ref, call_sid)
         return twiml(response)
     _say(rt, response, staff.render("bridge_intro", kind=found.kind, ref=ref))
-    dial_participant(rt, response, number, action=rt.public_url(path_for(dispatch_id) + "/done"))
+    dispatch.dial_participant(
+        rt, response, number, action=rt.public_url(dispatch.path_for(dispatch_id) + "/done")
+    )
     return twiml(response)
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlmodel import col, select
 
-from hotline import worker
+from hotline.plumbing import jobs
 from hotline.plumbing.privacy import normalise_phone
 from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import roster, simulator
@@ -55,7 +55,7 @@ def text():
     replies = simulator.message_texts(response.get_data(as_text=True)) if response.status_code == 200 else []
     # Send what the turn queued now (the local transport only marks it sent), as `hotline dev`'s
     # worker would within a second.
-    worker.run_once(rt)
+    jobs.run_once(rt)
     return jsonify(replies=replies, status=response.status_code)
 
 

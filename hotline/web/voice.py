@@ -20,7 +20,7 @@ from flows.intents import MAX_INPUT
 from flows.voice import DANGER, HINTS, Heard
 from hotline.plumbing import throttle
 from hotline.plumbing.db import once_more_if_dropped
-from hotline.plumbing.privacy import normalise_phone
+from hotline.plumbing.privacy import normalise_phone, textable_number
 from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import voice_call
 from hotline.services.voice_call import Call, Line, Rang, Script
@@ -46,7 +46,7 @@ def incoming() -> Response:
     log.info("call %s: incoming", _sid("CallSid"))
     rt = runtime()
     if not throttle.admits_call(rt, request.form.get("From", "")):
-        return play(rt, throttle.throttled_call(rt))
+        return play(rt, voice_call.throttled_call(rt))
     return play(rt, voice_call.entry(rt))
 
 
@@ -144,7 +144,7 @@ def _step(work: Callable[[Runtime, Call], Script]) -> Response:
         return play(rt, voice_call.unavailable(rt))
     sender = request.form.get("From", "")
     known = rt.pseudonyms.of(sender) if normalise_phone(sender.strip()) else None
-    call = Call(call_sid, voice_call.textable_number(sender), known)
+    call = Call(call_sid, textable_number(sender), known)
     try:
         script = once_more_if_dropped(lambda: work(rt, call), f"on call {call_sid}")
     except SQLAlchemyError:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from hotline import worker
+from hotline.plumbing import jobs
 from hotline.plumbing.transport import Sent, TransportError
 from hotline.services import conversation, roster
 from models import Dispatch, DispatchEvent, Offer, Officer, OutboxMessage
@@ -130,7 +130,7 @@ def later(minutes: float, start: datetime | None = None) -> datetime:
 def run_worker(rt, now: datetime | None = None, rounds: int = 3) -> None:
     """Run a few worker passes (fire timers, then send what they queued)."""
     for _ in range(rounds):
-        worker.run_once(rt, now=now)
+        jobs.run_once(rt, now=now)
 
 
 class ScriptedTransport:

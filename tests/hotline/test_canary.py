@@ -30,7 +30,7 @@ import pytest
 import requests
 from sqlmodel import select
 
-from hotline import worker
+from hotline.plumbing import jobs
 from hotline.plumbing.db import Database
 from hotline.plumbing.transport import Sent
 from hotline.services import retention, roster
@@ -137,8 +137,8 @@ def officer_texts(scene: Scene, body: str) -> None:
 
 
 def worker_runs(scene: Scene, _: str) -> None:
-    worker.run_once(scene.rt)
-    worker.run_once(scene.rt, now=utcnow() + timedelta(seconds=30))  # a retry, well before any deadline
+    jobs.run_once(scene.rt)
+    jobs.run_once(scene.rt, now=utcnow() + timedelta(seconds=30))  # a retry, well before any deadline
 
 
 def twilio_calls_back(scene: Scene, status: str) -> None:
@@ -297,7 +297,7 @@ def test_no_canary_reaches_logs_errors_or_the_database_and_the_purge_leaves_none
 
     later = utcnow() + timedelta(days=rt.program.message_days + 1)
     retention.purge_all(rt, now=later)
-    worker.run_once(rt, now=later + timedelta(minutes=1))
+    jobs.run_once(rt, now=later + timedelta(minutes=1))
 
     assert opened_canaries(rt) == []
     with rt.db.reading() as session:

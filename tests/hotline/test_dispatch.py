@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from hotline import worker
+from hotline.plumbing import timers
 from hotline.services import dispatch
 from models import Dispatch, Officer, Timer
 from tests.hotline.dispatch_helpers import (
@@ -300,7 +300,7 @@ def test_deadline_timer_after_the_request_closed_does_nothing(rt):
 
 
 def test_worker_handlers_are_registered():
-    assert {dispatch.OFFER_DEADLINE, worker.UNDELIVERABLE} <= set(worker.HANDLERS)
+    assert {dispatch.OFFER_DEADLINE, timers.UNDELIVERABLE} <= set(timers.HANDLERS)
 
 
 def test_assigning_the_officer_who_holds_the_offer_does_not_tell_them_it_is_taken(rt):

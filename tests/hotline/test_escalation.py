@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from hotline import create_app, worker
+from hotline import create_app
+from hotline.plumbing import jobs, timers
 from hotline.plumbing.runtime import runtime
 from hotline.plumbing.transport import FINAL, RETRYABLE, TransportError
 from models import Conversation, Officer, OutboxMessage, Timer
@@ -190,10 +191,10 @@ def test_officer_going_off_duty_passes_the_offer_on(rt):
 
 
 def test_going_off_duty_with_a_backlog_of_offers_leaves_the_rest_to_the_worker(rt, monkeypatch):
-    from hotline.services import dispatch
+    from hotline.services.dispatch import offers as offering
 
     ids = add_roster(rt)
-    monkeypatch.setattr(dispatch, "REOFFER_AT_ONCE", 2)
+    monkeypatch.setattr(offering, "REOFFER_AT_ONCE", 2)
     text(rt, "OFF", OKAFOR), text(rt, "OFF", SMITH)  # Chen alone on duty: every offer is his
     for n in range(5):
         request_ride(rt, sender=f"+1816555{3000 + n}")
@@ -216,21 +217,21 @@ def _die_inside_the_deadline_handler(url, when):
     """A worker process that fires the deadline, writes the next offer, and dies before committing."""
     app = create_app(hotline_config(url), environ={})
     rt = runtime(app)
-    real = worker.HANDLERS["offer_deadline"]
+    real = timers.HANDLERS["offer_deadline"]
 
     def fire_then_die(session, rt, timer):
         real(session, rt, timer)
         session.flush()  # the next offer and its text are written, not committed
         os._exit(9)
 
-    worker.run_once(rt, now=when, handlers={"offer_deadline": fire_then_die})
+    jobs.run_once(rt, now=when, handlers={"offer_deadline": fire_then_die})
 
 
 def _die_between_claim_and_send(url, when):
     """A worker process that claims every due row and dies before sending any."""
     app = create_app(hotline_config(url), environ={})
     rt = runtime(app)
-    while worker.claim_due_message(rt, now=when) is not None:
+    while jobs.claim_due_message(rt, now=when) is not None:
         pass
     os._exit(9)
 
@@ -276,7 +277,7 @@ def test_a_worker_killed_between_claim_and_send_loses_nothing(rt, database_url, 
     claimed_at = t0 + timedelta(seconds=30)  # every row is due by then, however slow this machine
     assert _run_in_a_process(_die_between_claim_and_send, database_url, claimed_at) == 9
     assert transport.sent == []
-    after_lease = claimed_at + timedelta(seconds=worker.LEASE_SECONDS + 2)
+    after_lease = claimed_at + timedelta(seconds=jobs.LEASE_SECONDS + 2)
     run_worker(rt, now=after_lease)
     run_worker(rt, now=after_lease + timedelta(hours=1))
 

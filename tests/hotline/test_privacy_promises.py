@@ -7,7 +7,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from hotline import cli, create_app, worker
+from hotline import cli, create_app
+from hotline.plumbing import jobs
 from hotline.plumbing.runtime import runtime
 from tests.support import REPO, Twilio, hotline_config
 
@@ -72,7 +73,7 @@ def test_no_command_shows_a_participants_number(database_url, monkeypatch, tmp_p
         twilio = Twilio(app.test_client())
         for body in ("hi", "2", "yes", "yes", "yes", "no", "not sure", "HQ", "yes", "yes"):
             twilio.text(body, sender=number)
-        worker.run_once(rt)
+        jobs.run_once(rt)
         shown = "".join(run(cli.main, args).output for args in (["outbox"], ["officers", "list"]))
     finally:
         rt.db.dispose()

@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from hotline.plumbing.transport import TwilioTransport
 from hotline.services import dispatch
-from hotline.web import bridge
 from models import Dispatch, DispatchEvent
 from tests.contract.conftest import prism_url  # noqa: F401  (the Prism fixture, for one contract test)
 from tests.hotline.dispatch_helpers import (
@@ -203,7 +202,7 @@ def test_a_callback_request_can_be_answered_by_call(twilio, rt, transport):
 
 
 def test_call_twiml_has_no_personal_data(rt, accepted):
-    twiml = bridge.call_twiml(rt, accepted)
+    twiml = dispatch.call_twiml(rt, accepted)
     head = '<?xml version="1.0" encoding="UTF-8"?>'
     assert re.fullmatch(
         r'<Response><Redirect method="POST">[^<]+</Redirect></Response>', twiml.removeprefix(head)
@@ -220,7 +219,7 @@ def test_the_bridge_call_and_an_offer_text_are_accepted_by_twilios_api(prism_url
         with rt.db.reading() as session:
             ride = session.get(Dispatch, accepted.id)
         call = transport.place_call(
-            to=CHEN, twiml=bridge.call_twiml(rt, ride), status_callback=f"{PUBLIC_URL}/twilio/status"
+            to=CHEN, twiml=dispatch.call_twiml(rt, ride), status_callback=f"{PUBLIC_URL}/twilio/status"
         )
         (offer,) = rows(rt, purpose="offer")
         sms = transport.send_sms(to=CHEN, body=offer.body, status_callback=f"{PUBLIC_URL}/twilio/status")

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import col, func, select
 
 from hotline import cli, create_app, worker
-from hotline.plumbing import outbox
+from hotline.plumbing import jobs, outbox
 from hotline.plumbing.runtime import runtime
 from hotline.plumbing.transport import AMBIGUOUS, FINAL, RETRYABLE, TransportError
 from hotline.services import retention
@@ -177,7 +177,7 @@ def test_twilio_copies_of_old_messages_are_redacted_once_each(rt, now):
     assert sorted(queued) == sorted([world.inbound_sid, world.participant_sid, world.staff_sid])
     assert world.call_sid not in queued and world.voice_sid not in queued
 
-    counts = worker.run_once(rt, now=utcnow())
+    counts = jobs.run_once(rt, now=utcnow())
 
     assert counts["sent"] == 3
     assert sorted(s["sid"] for s in rt.transport.sent if s["kind"] == "redact") == sorted(queued)
@@ -235,13 +235,13 @@ def test_a_failed_redaction_is_retried_unless_twilio_refused_it(rt, now, error, 
         outbox.enqueue_redaction(session, "SM" + "1" * 32)
         session.commit()
 
-    worker.run_once(rt, now=utcnow())
+    jobs.run_once(rt, now=utcnow())
 
     with rt.db.reading() as session:
         row = session.exec(select(OutboxMessage).where(OutboxMessage.kind == outbox.REDACT)).one()
     assert row.status == status
     if status == "pending":
-        worker.run_once(rt, now=utcnow() + timedelta(minutes=10))
+        jobs.run_once(rt, now=utcnow() + timedelta(minutes=10))
         assert get(rt, OutboxMessage, row.id).status == "sent"
         assert [s["sid"] for s in rt.transport.sent] == ["SM" + "1" * 32] * 2
     else:
@@ -265,7 +265,7 @@ def test_redactions_never_hold_up_a_page(rt, now):
         )
         session.commit()
 
-    worker.run_once(rt, now=utcnow() + timedelta(seconds=1), limit=1)
+    jobs.run_once(rt, now=utcnow() + timedelta(seconds=1), limit=1)
 
     assert [s["kind"] for s in rt.transport.sent] == ["sms"]
 
@@ -287,9 +287,9 @@ def test_the_worker_purges_every_hour(rt, now):
     (timer,) = pending_purges(rt)
     assert timer.due_at == now.replace(minute=0, second=0) + timedelta(hours=1)
 
-    worker.run_once(rt, now=timer.due_at - timedelta(seconds=1))
+    jobs.run_once(rt, now=timer.due_at - timedelta(seconds=1))
     assert not erased(rt, world)["place"], "not before it is due"
-    counts = worker.run_once(rt, now=timer.due_at)
+    counts = jobs.run_once(rt, now=timer.due_at)
 
     assert counts["timers"] == 1
     assert all(erased(rt, world).values())
@@ -305,7 +305,7 @@ def test_two_workers_starting_two_purge_chains_end_with_one(rt, now):
         session.commit()
     first, second = pending_purges(rt)
 
-    worker.run_once(rt, now=second.due_at)
+    jobs.run_once(rt, now=second.due_at)
 
     assert [t.due_at for t in pending_purges(rt)] == [second.due_at + timedelta(hours=1)]
 
@@ -328,7 +328,7 @@ def test_a_big_backlog_is_purged_in_batches_and_caught_up_soon(rt, now, monkeypa
     seed(rt, now - timedelta(days=40), sender="+18165557003")
     retention.ensure_purge_timer(rt, now=now)
     (timer,) = pending_purges(rt)
-    worker.run_once(rt, now=timer.due_at, limit=1)
+    jobs.run_once(rt, now=timer.due_at, limit=1)
     (catch_up,) = pending_purges(rt)
     assert catch_up.due_at - timer.due_at <= timedelta(minutes=2), "a backlog is worked off within minutes"
 
@@ -340,7 +340,7 @@ def test_a_purge_that_fails_changes_nothing_and_is_tried_again(rt, now):
     (timer,) = pending_purges(rt)
     program, rt.program = rt.program, None  # the purge cannot read its periods
     try:
-        counts = worker.run_once(rt, now=timer.due_at)
+        counts = jobs.run_once(rt, now=timer.due_at)
     finally:
         rt.program = program
 
@@ -349,7 +349,7 @@ def test_a_purge_that_fails_changes_nothing_and_is_tried_again(rt, now):
     (again,) = pending_purges(rt)
     assert again.id == timer.id and again.attempts == 1
 
-    worker.run_once(rt, now=timer.due_at + timedelta(minutes=5))
+    jobs.run_once(rt, now=timer.due_at + timedelta(minutes=5))
     assert all(erased(rt, world).values())
 
 

@@ -12,8 +12,7 @@ import uuid
 import pytest
 from sqlmodel import col, select
 
-from hotline import worker
-from hotline.plumbing import outbox
+from hotline.plumbing import jobs, outbox
 from hotline.services import conversation, dispatch, retention, roster
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, Officer, OutboxMessage
 from models.clock import utcnow
@@ -55,7 +54,7 @@ def test_delete_cancels_the_open_request_tells_the_sergeant_and_confirms_once(tw
     """privacy.md P7, as the participant sees it, even when Twilio delivers DELETE twice."""
     for body in RIDE:
         twilio.text(body)
-    worker.run_once(rt)
+    jobs.run_once(rt)
     ride = the_request(rt)
     assert ride.is_open and rt.vault.open(ride.place_sealed) == PLACE
     sid = "SM" + uuid.uuid4().hex
@@ -112,7 +111,7 @@ def test_erase_traces_reaches_texts_relays_notes_and_twilio_copies(twilio, rt, s
             dispatch_id=ride.id,
         )
         session.commit()
-    worker.run_once(rt)
+    jobs.run_once(rt)
     with rt.db.unit_of_work() as session:
         outbox.enqueue(
             session,

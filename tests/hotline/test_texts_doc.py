@@ -128,7 +128,7 @@ def test_every_text_the_service_sends_unasked_is_declared_unsolicited():
         source = path.read_text(encoding="utf-8")
         for pattern in SENT_LATER:
             found |= {(path.name, key.split("{")[0]) for key in pattern.findall(source)}
-    assert ("dispatch.py", "status.accepted") in found and ("dispatch.py", "relay.from_officer") in found
+    assert ("rides.py", "status.accepted") in found and ("relays.py", "relay.from_officer") in found
     undeclared = sorted((name, key) for name, key in found if not is_unsolicited(key or "x"))
     assert undeclared == [], "add these keys to UNSOLICITED in flows/texts/catalog.py"
 

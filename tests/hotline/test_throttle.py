@@ -11,7 +11,8 @@ import pytest
 import redis
 from sqlmodel import func, select
 
-from hotline import create_app, worker
+from hotline import create_app
+from hotline.plumbing import jobs
 from hotline.plumbing.config import ConfigError
 from hotline.plumbing.program import load_program
 from hotline.plumbing.runtime import runtime
@@ -236,8 +237,8 @@ def test_texts_beyond_the_hourly_cap_wait_and_the_sergeant_is_told_once(capped, 
         session.commit()
     # Ten past the next hour: both passes fall in one clock hour, whatever time the test runs.
     now = (utcnow() + timedelta(hours=1)).replace(minute=10, second=0, microsecond=0)
-    worker.run_once(rt, now=now)
-    worker.run_once(rt, now=now + timedelta(minutes=5))
+    jobs.run_once(rt, now=now)
+    jobs.run_once(rt, now=now + timedelta(minutes=5))
     to_participants = [s for s in transport.sent if s["to"] != SERGEANT]
     alerts = [s for s in transport.sent if s["to"] == SERGEANT]
     assert len(to_participants) == 3
@@ -246,6 +247,6 @@ def test_texts_beyond_the_hourly_cap_wait_and_the_sergeant_is_told_once(capped, 
         waiting = session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
     assert len(waiting) == 2  # waiting, not dropped
     # Once the hour since those went out has passed, the rest go.
-    worker.run_once(rt, now=now + timedelta(minutes=67))
+    jobs.run_once(rt, now=now + timedelta(minutes=67))
     assert len([s for s in transport.sent if s["to"] != SERGEANT]) == 5
     assert len([s for s in transport.sent if s["to"] == SERGEANT]) == 1

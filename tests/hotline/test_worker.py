@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import select
 
 from hotline import worker
-from hotline.plumbing import outbox
+from hotline.plumbing import jobs, outbox, timers
 from hotline.plumbing.db import Database
 from hotline.plumbing.privacy import Pseudonyms, Vault
 from hotline.plumbing.runtime import Runtime
@@ -163,8 +163,8 @@ def twilio_error(kind, code=None, http_status=None) -> TransportError:
 def test_a_due_text_is_sent_once_with_the_status_callback(rt, t0):
     row_id = queue(rt, due_at=t0)
 
-    counts = worker.run_once(rt, now=t0)
-    again = worker.run_once(rt, now=t0 + timedelta(minutes=5))
+    counts = jobs.run_once(rt, now=t0)
+    again = jobs.run_once(rt, now=t0 + timedelta(minutes=5))
 
     assert counts["sent"] == 1 and again["sent"] == 0
     assert rt.transport.delivered == [
@@ -179,7 +179,7 @@ def test_a_call_row_is_placed_with_its_twiml(rt, t0):
     twiml = "<Response><Say>Ride R7K2</Say></Response>"
     row_id = queue(rt, to=OFFICER, body=twiml, audience="staff", kind="call", due_at=t0)
 
-    worker.run_once(rt, now=t0)
+    jobs.run_once(rt, now=t0)
 
     assert rt.transport.delivered == [
         {"kind": "call", "to": OFFICER, "body": twiml, "callback": PUBLIC_URL + "/twilio/status"}
@@ -194,12 +194,12 @@ def test_rows_not_yet_due_or_cancelled_are_not_sent(rt, t0):
         outbox.cancel_pending_to(session, rt.pseudonyms.of(PARTICIPANT))
         session.commit()
 
-    assert worker.run_once(rt, now=t0)["sent"] == 0
+    assert jobs.run_once(rt, now=t0)["sent"] == 0
     assert stored(rt, later).status == "cancelled" and stored(rt, cancelled).status == "cancelled"
 
     later_still = queue(rt, due_at=t0 + timedelta(minutes=1))
-    assert worker.run_once(rt, now=t0)["sent"] == 0
-    assert worker.run_once(rt, now=t0 + timedelta(minutes=1))["sent"] == 1
+    assert jobs.run_once(rt, now=t0)["sent"] == 0
+    assert jobs.run_once(rt, now=t0 + timedelta(minutes=1))["sent"] == 1
     assert stored(rt, later_still).status == "sent"
 
 
@@ -210,7 +210,7 @@ def test_one_unreadable_row_does_not_stop_the_pass(rt, t0):
         session.commit()
     good = queue(rt, due_at=t0)
 
-    counts = worker.run_once(rt, now=t0)
+    counts = jobs.run_once(rt, now=t0)
 
     assert (counts["sent"], counts["failed"]) == (1, 1)
     assert (stored(rt, bad).status, stored(rt, bad).error_code) == ("failed", "unreadable")
@@ -222,7 +222,7 @@ def test_a_transport_bug_is_treated_as_ambiguous_and_the_pass_goes_on(rt, t0, ca
     first = queue(rt, due_at=t0 - timedelta(seconds=1))
     second = queue(rt, due_at=t0)
 
-    counts = worker.run_once(rt, now=t0)
+    counts = jobs.run_once(rt, now=t0)
 
     assert (counts["failed"], counts["sent"]) == (1, 1)
     assert (stored(rt, first).status, stored(rt, first).error_code) == ("failed", "ambiguous")
@@ -247,15 +247,15 @@ def test_a_retryable_error_backs_off_then_sends_once(rt, t0, error):
     transport = script(rt, error)
     row_id = queue(rt, due_at=t0)
 
-    first = worker.run_once(rt, now=t0)
+    first = jobs.run_once(rt, now=t0)
     row = stored(rt, row_id)
     assert first["retry"] == 1 and row.status == "pending" and row.attempts == 1
     assert t0 + timedelta(seconds=1) <= row.due_at <= t0 + timedelta(seconds=2)
     assert row.error_code is None
 
-    assert worker.run_once(rt, now=t0 + timedelta(milliseconds=900))["sent"] == 0
-    assert worker.run_once(rt, now=row.due_at)["sent"] == 1
-    assert worker.run_once(rt, now=row.due_at + timedelta(hours=1))["sent"] == 0
+    assert jobs.run_once(rt, now=t0 + timedelta(milliseconds=900))["sent"] == 0
+    assert jobs.run_once(rt, now=row.due_at)["sent"] == 1
+    assert jobs.run_once(rt, now=row.due_at + timedelta(hours=1))["sent"] == 0
 
     assert len(transport.attempts) == 2 and len(transport.delivered) == 1
     assert (stored(rt, row_id).status, stored(rt, row_id).attempts) == ("sent", 2)
@@ -266,18 +266,18 @@ def test_retries_stop_after_the_attempt_cap(rt, t0):
     row_id = queue(rt, due_at=t0)
 
     now = t0
-    for _ in range(worker.MAX_ATTEMPTS + 3):
-        worker.run_once(rt, now=now)
-        now += timedelta(seconds=worker.BACKOFF_CAP_SECONDS)
+    for _ in range(jobs.MAX_ATTEMPTS + 3):
+        jobs.run_once(rt, now=now)
+        now += timedelta(seconds=timers.BACKOFF_CAP_SECONDS)
 
     row = stored(rt, row_id)
-    assert (row.status, row.error_code, row.attempts) == ("failed", "20429", worker.MAX_ATTEMPTS)
-    assert len(transport.attempts) == worker.MAX_ATTEMPTS
+    assert (row.status, row.error_code, row.attempts) == ("failed", "20429", jobs.MAX_ATTEMPTS)
+    assert len(transport.attempts) == jobs.MAX_ATTEMPTS
 
 
 def test_backoff_grows_with_jitter_and_a_cap():
     for attempts, low, high in [(1, 1, 2), (2, 2, 4), (3, 4, 8), (20, 150, 300)]:
-        waits = {worker.backoff(attempts).total_seconds() for _ in range(50)}
+        waits = {timers.backoff(attempts).total_seconds() for _ in range(50)}
         assert all(low <= wait <= high for wait in waits)
         assert len(waits) > 1
 
@@ -288,8 +288,8 @@ def test_21610_to_a_participant_fails_for_good_and_opts_them_out(rt, t0):
     first = queue(rt, due_at=t0 - timedelta(seconds=1))
     second = queue(rt, due_at=t0 + timedelta(minutes=1))
 
-    worker.run_once(rt, now=t0)
-    worker.run_once(rt, now=t0 + timedelta(hours=1))
+    jobs.run_once(rt, now=t0)
+    jobs.run_once(rt, now=t0 + timedelta(hours=1))
 
     assert (stored(rt, first).status, stored(rt, first).error_code) == ("failed", "21610")
     assert stored(rt, second).status == "cancelled"
@@ -311,7 +311,7 @@ def test_an_unreachable_officer_goes_to_the_undeliverable_handler(rt, t0, code):
         # The dispatch service would alert the sergeant: its write commits with the failure.
         outbox.enqueue(session, rt, to=SERGEANT, body="Ofc. unreachable", audience="staff", purpose="alert")
 
-    counts = worker.run_once(rt, now=t0, handlers={"undeliverable": escalate})
+    counts = jobs.run_once(rt, now=t0, handlers={"undeliverable": escalate})
 
     assert counts["failed"] == 1
     assert seen == [(row_id, "failed", str(code))]
@@ -330,7 +330,7 @@ def test_a_failing_undeliverable_handler_loses_only_its_own_writes(rt, t0):
         session.flush()
         raise RuntimeError("dispatch bug")
 
-    worker.run_once(rt, now=t0, handlers={"undeliverable": broken})
+    jobs.run_once(rt, now=t0, handlers={"undeliverable": broken})
 
     assert (stored(rt, row_id).status, stored(rt, row_id).error_code) == ("failed", "30006")
     with rt.db.reading() as session:
@@ -342,7 +342,7 @@ def test_a_final_error_to_a_participant_calls_no_handler(rt, t0):
     row_id = queue(rt, due_at=t0)
     seen = []
 
-    worker.run_once(rt, now=t0, handlers={"undeliverable": lambda *args: seen.append(args)})
+    jobs.run_once(rt, now=t0, handlers={"undeliverable": lambda *args: seen.append(args)})
 
     assert stored(rt, row_id).status == "failed" and seen == []
 
@@ -352,8 +352,8 @@ def test_a_timeout_on_a_staff_page_is_retried(rt, t0):
     transport = script(rt, twilio_error(AMBIGUOUS))
     row_id = page(rt, t0)
 
-    assert worker.run_once(rt, now=t0)["retry"] == 1
-    worker.run_once(rt, now=t0 + timedelta(seconds=2))
+    assert jobs.run_once(rt, now=t0)["retry"] == 1
+    jobs.run_once(rt, now=t0 + timedelta(seconds=2))
 
     assert len(transport.attempts) == 2 and len(transport.delivered) == 1
     assert stored(rt, row_id).status == "sent"
@@ -364,8 +364,8 @@ def test_a_timeout_on_a_text_to_a_participant_is_not_sent_again(rt, t0):
     transport = script(rt, twilio_error(AMBIGUOUS))
     row_id = queue(rt, due_at=t0)
 
-    worker.run_once(rt, now=t0)
-    worker.run_once(rt, now=t0 + timedelta(hours=1))
+    jobs.run_once(rt, now=t0)
+    jobs.run_once(rt, now=t0 + timedelta(hours=1))
 
     assert (stored(rt, row_id).status, stored(rt, row_id).error_code) == ("failed", "ambiguous")
     assert len(transport.attempts) == 1
@@ -378,16 +378,16 @@ def test_rows_left_mid_send_by_a_dead_worker(rt, t0):
     """After the lease: the staff page goes out again, the participant's text is flagged."""
     staff_row = page(rt, t0)
     participant_row = queue(rt, due_at=t0)
-    assert worker.claim_due_message(rt, now=t0).id == staff_row
-    assert worker.claim_due_message(rt, now=t0).id == participant_row
-    assert worker.claim_due_message(rt, now=t0) is None  # claimed rows are not handed out twice
+    assert jobs.claim_due_message(rt, now=t0).id == staff_row
+    assert jobs.claim_due_message(rt, now=t0).id == participant_row
+    assert jobs.claim_due_message(rt, now=t0) is None  # claimed rows are not handed out twice
     # ...and the worker dies here, before sending anything.
 
-    before_lease_ends = t0 + timedelta(seconds=worker.LEASE_SECONDS - 1)
-    assert worker.run_once(rt, now=before_lease_ends)["sent"] == 0
-    after_lease = t0 + timedelta(seconds=worker.LEASE_SECONDS + 1)
-    worker.run_once(rt, now=after_lease)
-    worker.run_once(rt, now=after_lease + timedelta(hours=1))
+    before_lease_ends = t0 + timedelta(seconds=jobs.LEASE_SECONDS - 1)
+    assert jobs.run_once(rt, now=before_lease_ends)["sent"] == 0
+    after_lease = t0 + timedelta(seconds=jobs.LEASE_SECONDS + 1)
+    jobs.run_once(rt, now=after_lease)
+    jobs.run_once(rt, now=after_lease + timedelta(hours=1))
 
     assert [r["body"] for r in rt.transport.delivered] == [TO_OFFICER]
     assert (stored(rt, staff_row).status, stored(rt, staff_row).attempts) == ("sent", 2)
@@ -400,21 +400,21 @@ def test_a_worker_killed_during_the_send_leaves_the_row_to_the_lease(rt, t0):
     row_id = page(rt, t0)
 
     with pytest.raises(SystemExit):
-        worker.run_once(rt, now=t0)
+        jobs.run_once(rt, now=t0)
     assert stored(rt, row_id).status == "sending"
 
-    worker.run_once(rt, now=t0 + timedelta(seconds=worker.LEASE_SECONDS + 1))
+    jobs.run_once(rt, now=t0 + timedelta(seconds=jobs.LEASE_SECONDS + 1))
     assert stored(rt, row_id).status == "sent"
     assert len(rt.transport.delivered) == 1
 
 
 def test_a_late_result_from_a_stale_claim_does_not_undo_the_new_one(rt, t0):
     row_id = page(rt, t0)
-    stale = worker.claim_due_message(rt, now=t0)
-    fresh = worker.claim_due_message(rt, now=t0 + timedelta(seconds=worker.LEASE_SECONDS + 1))
+    stale = jobs.claim_due_message(rt, now=t0)
+    fresh = jobs.claim_due_message(rt, now=t0 + timedelta(seconds=jobs.LEASE_SECONDS + 1))
     assert fresh.id == stale.id == row_id and fresh.attempts == 2
 
-    outcome = worker.record_failure(rt, stale, twilio_error(RETRYABLE, 20429, 429), now=t0, handlers={})
+    outcome = jobs.record_failure(rt, stale, twilio_error(RETRYABLE, 20429, 429), now=t0, handlers={})
 
     assert outcome == "stale"
     assert (stored(rt, row_id).status, stored(rt, row_id).attempts) == ("sending", 2)
@@ -433,7 +433,7 @@ def _worker_process(url, key, ready, go, results):
     ready.put("ready")
     go.wait(60)
     while True:
-        counts = worker.run_once(rt, limit=10, handlers={"count": _timer_enqueues})
+        counts = jobs.run_once(rt, limit=10, handlers={"count": _timer_enqueues})
         if not any(counts.values()):
             break
     results.put([request["body"] for request in rt.transport.delivered])
@@ -447,7 +447,7 @@ def test_two_worker_processes_send_every_row_and_fire_every_timer_exactly_once(r
         for n in range(100):
             outbox.enqueue(session, rt, to=OFFICER, body=f"row {n}", audience="staff", purpose="alert")
         for _ in range(20):
-            worker.schedule_timer(session, kind="count", due_at=now)
+            timers.schedule_timer(session, kind="count", due_at=now)
         session.commit()
 
     context = multiprocessing.get_context("spawn")  # never fork a process holding connections
@@ -470,13 +470,13 @@ def test_two_worker_processes_send_every_row_and_fire_every_timer_exactly_once(r
     with rt.db.reading() as session:
         timer_ids = session.exec(select(Timer.id)).all()
         rows = session.exec(select(OutboxMessage)).all()
-        timers = session.exec(select(Timer)).all()
+        fired = session.exec(select(Timer)).all()
     expected = [f"row {n}" for n in range(100)] + [f"timer {i}" for i in timer_ids]
     assert sorted(everything) == sorted(expected)  # each exactly once: none lost, none twice
     assert sent[0] and sent[1], "both processes should have taken part"
     assert len(rows) == 120 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
     assert len({r.twilio_sid for r in rows}) == 120
-    assert {t.status for t in timers} == {"done"}
+    assert {t.status for t in fired} == {"done"}
 
 
 # -- timers --------------------------------------------------------------------------------------
@@ -484,7 +484,7 @@ def test_two_worker_processes_send_every_row_and_fire_every_timer_exactly_once(r
 
 def add_timer(rt, due_at, kind="offer_expired", **kw) -> int:
     with rt.db.unit_of_work() as session:
-        timer = worker.schedule_timer(session, kind=kind, due_at=due_at, **kw)
+        timer = timers.schedule_timer(session, kind=kind, due_at=due_at, **kw)
         session.commit()
         return timer.id
 
@@ -503,9 +503,9 @@ def test_a_due_timer_fires_once_together_with_its_writes(rt, t0):
         outbox.enqueue(session, rt, to=SERGEANT, body="nobody accepted", audience="staff", purpose="alert")
 
     handlers = {"offer_expired": expire}
-    assert worker.run_once(rt, now=t0 - timedelta(seconds=1), handlers=handlers)["timers"] == 0
-    assert worker.run_once(rt, now=t0, handlers=handlers)["timers"] == 1
-    assert worker.run_once(rt, now=t0 + timedelta(hours=1), handlers=handlers)["timers"] == 0
+    assert jobs.run_once(rt, now=t0 - timedelta(seconds=1), handlers=handlers)["timers"] == 0
+    assert jobs.run_once(rt, now=t0, handlers=handlers)["timers"] == 1
+    assert jobs.run_once(rt, now=t0 + timedelta(hours=1), handlers=handlers)["timers"] == 0
 
     assert fired == [{"offer": 7}]
     timer = stored_timer(rt, timer_id)
@@ -526,7 +526,7 @@ def test_a_handler_that_raises_rolls_back_and_the_timer_fires_later(rt, t0):
             raise RuntimeError("database hiccup")
 
     handlers = {"offer_expired": flaky}
-    counts = worker.run_once(rt, now=t0, handlers=handlers)
+    counts = jobs.run_once(rt, now=t0, handlers=handlers)
 
     assert counts["timer_errors"] == 1
     timer = stored_timer(rt, timer_id)
@@ -534,7 +534,7 @@ def test_a_handler_that_raises_rolls_back_and_the_timer_fires_later(rt, t0):
     with rt.db.reading() as session:
         assert session.exec(select(OutboxMessage)).all() == []
 
-    assert worker.run_once(rt, now=t0 + timedelta(seconds=2), handlers=handlers)["timers"] == 1
+    assert jobs.run_once(rt, now=t0 + timedelta(seconds=2), handlers=handlers)["timers"] == 1
     assert stored_timer(rt, timer_id).status == "done"
     with rt.db.reading() as session:
         assert len(session.exec(select(OutboxMessage)).all()) == 1
@@ -547,12 +547,12 @@ def test_a_timer_that_keeps_failing_is_given_up(rt, t0):
         raise RuntimeError("always")
 
     now = t0
-    for _ in range(worker.MAX_TIMER_ATTEMPTS + 2):
-        worker.run_once(rt, now=now, handlers={"offer_expired": broken})
+    for _ in range(timers.MAX_TIMER_ATTEMPTS + 2):
+        jobs.run_once(rt, now=now, handlers={"offer_expired": broken})
         now += timedelta(minutes=10)
 
     timer = stored_timer(rt, timer_id)
-    assert (timer.status, timer.attempts) == ("failed", worker.MAX_TIMER_ATTEMPTS)
+    assert (timer.status, timer.attempts) == ("failed", timers.MAX_TIMER_ATTEMPTS)
 
 
 def test_a_timer_of_unknown_kind_stays_pending_and_is_logged_once(rt, t0, caplog):
@@ -560,7 +560,7 @@ def test_a_timer_of_unknown_kind_stays_pending_and_is_logged_once(rt, t0, caplog
     handlers = {"offer_expired": lambda *args: None}
 
     for _ in range(3):
-        worker.run_once(rt, now=t0, handlers=handlers)
+        jobs.run_once(rt, now=t0, handlers=handlers)
 
     assert stored_timer(rt, timer_id).status == "pending"
     mentions = [r for r in caplog.records if f"timer {timer_id} has unknown kind" in r.getMessage()]
@@ -569,8 +569,8 @@ def test_a_timer_of_unknown_kind_stays_pending_and_is_logged_once(rt, t0, caplog
 
 def test_timers_are_deduplicated_and_cancelled_by_dispatch(rt, t0):
     with rt.db.unit_of_work() as session:
-        first = worker.schedule_timer(session, kind="offer_expired", due_at=t0, dedupe_key="offer:9")
-        again = worker.schedule_timer(session, kind="offer_expired", due_at=t0, dedupe_key="offer:9")
+        first = timers.schedule_timer(session, kind="offer_expired", due_at=t0, dedupe_key="offer:9")
+        again = timers.schedule_timer(session, kind="offer_expired", due_at=t0, dedupe_key="offer:9")
         session.commit()
     assert first is not None and again is None
 
@@ -580,14 +580,14 @@ def test_timers_are_deduplicated_and_cancelled_by_dispatch(rt, t0):
         dispatch = Dispatch(ref="R7K2", created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
         session.add(dispatch)
         session.flush()
-        worker.schedule_timer(session, kind="offer_expired", due_at=t0, dispatch_id=dispatch.id)
-        worker.schedule_timer(session, kind="escalate", due_at=t0, dispatch_id=dispatch.id)
-        assert worker.cancel_timers(session, dispatch_id=dispatch.id, kind="offer_expired") == 1
+        timers.schedule_timer(session, kind="offer_expired", due_at=t0, dispatch_id=dispatch.id)
+        timers.schedule_timer(session, kind="escalate", due_at=t0, dispatch_id=dispatch.id)
+        assert timers.cancel_timers(session, dispatch_id=dispatch.id, kind="offer_expired") == 1
         session.commit()
 
     fired = []
     handlers = {kind: (lambda s, r, t: fired.append(t.kind)) for kind in ("offer_expired", "escalate")}
-    worker.run_once(rt, now=t0, handlers=handlers)
+    jobs.run_once(rt, now=t0, handlers=handlers)
     assert sorted(fired) == ["escalate", "offer_expired"]  # the deduplicated one and "escalate"
 
 
@@ -595,10 +595,10 @@ def test_register_adds_to_the_default_handlers(rt, t0):
     timer_id = add_timer(rt, t0, kind="test_registered_kind")
     seen = []
     try:
-        worker.register("test_registered_kind")(lambda session, rt, timer: seen.append(timer.id))
-        worker.run_once(rt, now=t0)
+        timers.register("test_registered_kind")(lambda session, rt, timer: seen.append(timer.id))
+        jobs.run_once(rt, now=t0)
     finally:
-        worker.HANDLERS.pop("test_registered_kind", None)
+        timers.HANDLERS.pop("test_registered_kind", None)
     assert seen == [timer_id]
 
 
@@ -643,6 +643,6 @@ def test_the_most_overdue_row_goes_first(rt, t0):
     queue(rt, body="second", due_at=t0 - timedelta(seconds=1))
     queue(rt, body="first", due_at=t0 - timedelta(seconds=5))
 
-    worker.run_once(rt, now=t0)
+    jobs.run_once(rt, now=t0)
 
     assert [r["body"] for r in rt.transport.delivered] == ["first", "second"]

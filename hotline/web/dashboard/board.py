@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from hotline.plumbing import staff
 from hotline.plumbing.runtime import Runtime, runtime
-from hotline.services import callbacks, roster
+from hotline.services import callbacks
 from hotline.services import dispatch as dispatching
 from hotline.services.dispatch import DispatchError
 from hotline.web.dashboard import bp, local_time, minutes_since
@@ -100,7 +100,7 @@ def board():
     now = utcnow()
     with rt.db.reading() as session:
         rows = board_rows(session, rt, now)
-        on_duty = roster.on_duty_officers(session)
+        on_duty = dispatching.on_duty_officers(session)
     return render_template(
         "dashboard/board.html",
         rows=rows,
@@ -116,7 +116,7 @@ def board_json():
     rt = runtime()
     with rt.db.reading() as session:
         rows = board_rows(session, rt, utcnow())
-        on_duty = [o.name for o in roster.on_duty_officers(session)]
+        on_duty = [o.name for o in dispatching.on_duty_officers(session)]
     return jsonify(dispatches=rows, on_duty=on_duty, updated=local_time(utcnow(), "%H:%M:%S"))
 
 
