@@ -6,7 +6,7 @@ from flask import render_template, request
 from sqlmodel import Session, col, select
 
 from hotline.plumbing.runtime import runtime
-from hotline.web.dashboard import bp
+from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import requires
 from models import AuditEntry
 from models.clock import utcnow

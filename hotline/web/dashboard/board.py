@@ -13,8 +13,8 @@ from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import callbacks
 from hotline.services import dispatch as dispatching
 from hotline.services.dispatch import DispatchError
-from hotline.web.dashboard import bp, local_time, minutes_since
 from hotline.web.dashboard.audit import record
+from hotline.web.dashboard.blueprint import bp, local_time, minutes_since
 from hotline.web.dashboard.guard import actor, requires
 from models import Dispatch, DispatchEvent, Officer, OutboxMessage, Timer
 from models.clock import utcnow

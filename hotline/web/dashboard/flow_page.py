@@ -6,7 +6,7 @@ from flask import render_template
 
 from flows import INTAKE
 from flows.diagram import mermaid
-from hotline.web.dashboard import bp
+from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import requires
 
 

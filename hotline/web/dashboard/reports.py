@@ -6,8 +6,8 @@ from flask import Response, abort, render_template, request
 
 from hotline.plumbing.runtime import runtime
 from hotline.services import report
-from hotline.web.dashboard import bp
 from hotline.web.dashboard.audit import record
+from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, requires
 from models.clock import utcnow
 

@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from hotline.plumbing.runtime import runtime
 from hotline.services import roster
-from hotline.web.dashboard import bp
 from hotline.web.dashboard.audit import record
+from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, requires
 from models import Officer
 
