@@ -1,4 +1,8 @@
-"""Safe Passage hotline: the Flask application factory."""
+"""Safe Passage hotline: the Flask application factory.
+
+Layers, one way down: entry points (this factory, hotline.cli, hotline.worker, hotline.texts_doc)
+→ hotline.web → hotline.services → hotline.plumbing → flows and models. Never back up; no circle.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +56,10 @@ def create_app(
     )
     install_log_scrubbing()
     observability.configure_logging(app)
-    observability.init_app(app)
 
-    from hotline.web import bridge, dashboard, health, voice, webhooks
+    from hotline.web import bridge, dashboard, health, metrics, voice, webhooks
+
+    metrics.init_app(app)
 
     for blueprint in (webhooks.bp, voice.bp, bridge.bp, health.bp):
         app.register_blueprint(blueprint)

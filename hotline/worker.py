@@ -14,7 +14,7 @@ import time
 from hotline.plumbing import observability
 from hotline.plumbing.jobs import run_once
 from hotline.plumbing.runtime import Runtime
-from hotline.services import alerts, callbacks, commands, conversation, dispatch, retention, roster  # noqa: F401
+from hotline.services import dispatch, retention, roster  # noqa: F401 (registers their timer handlers)
 
 log = logging.getLogger(__name__)
 

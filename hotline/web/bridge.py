@@ -22,7 +22,7 @@ from hotline.plumbing import staff
 from hotline.plumbing.db import once_more_if_dropped
 from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import dispatch
-from hotline.web.webhooks import twilio_signed, twiml
+from hotline.web.twilio_webhook import twilio_signed, twiml
 from models import Dispatch, InboundMessage, Officer
 from models.clock import utcnow
 

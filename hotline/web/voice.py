@@ -24,7 +24,7 @@ from hotline.plumbing.privacy import normalise_phone, textable_number
 from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import voice_call
 from hotline.services.voice_call import Call, Line, Rang, Script
-from hotline.web.webhooks import printable, report_after, twilio_signed, twiml
+from hotline.web.twilio_webhook import printable, report_after, twilio_signed, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio")

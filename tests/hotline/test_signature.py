@@ -154,7 +154,7 @@ def test_signature_check_agrees_with_twilio_python():
     from twilio.request_validator import RequestValidator
     from werkzeug.datastructures import MultiDict
 
-    from hotline.web.webhooks import signed_by_twilio
+    from hotline.web.twilio_webhook import signed_by_twilio
 
     token = "the-auth-token"
     validator = RequestValidator(token)

@@ -154,7 +154,7 @@ def test_written_out_twiml_is_what_twilio_python_makes(rt):
     """The answer's TwiML, written by hand, is character for character MessagingResponse's."""
     from twilio.twiml.messaging_response import MessagingResponse
 
-    from hotline.web.webhooks import messages
+    from hotline.web.twilio_webhook import messages
 
     catalog_texts = [
         rt.catalog.render(key, language) for language in ("en", "es") for key in rt.catalog.keys(language)

@@ -4,7 +4,7 @@ One module per concern: requests (references, the timeline, reading a request), 
 (offers and escalation, the timers that drive them), rides (opening, assignment, arrival,
 closing), relays (texts between the officer and the participant, the call that connects
 them). Callers use this package's names; the modules import one another one way only:
-requests <- relays <- offers <- rides.
+rides imports offers, offers imports relays, and all of them import requests.
 
 Offers go to one officer at a time, in fair order (least recently assigned first). Locks are
 always taken in this order, so two transactions never wait on each other in a circle:
