@@ -13,7 +13,7 @@ batches, for records past the periods of the program file's [retention] table:
   settled text to a participant whose request is closed (or who has none).
 
 Rows stay with their enums, statuses, times, refs and outcomes, so reports keep counting.
-docs/privacy.md says all this to the public; tests/hotline/test_retention*.py hold it to that.
+docs/privacy.md says all this to the public; tests/services/test_retention*.py hold it to that.
 """
 
 from __future__ import annotations

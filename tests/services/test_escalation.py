@@ -19,7 +19,7 @@ from hotline.plumbing.runtime import runtime
 from hotline.plumbing.transport import FINAL, RETRYABLE, TransportError
 from models import Conversation, Officer, OutboxMessage, Timer
 from models.clock import utcnow
-from tests.hotline.dispatch_helpers import (
+from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
     SERGEANT,

@@ -16,7 +16,7 @@ from hotline.plumbing.privacy import Vault
 from hotline.plumbing.runtime import runtime
 from hotline.services import retention, roster
 from models.clock import utcnow
-from tests.hotline.privacy_support import sealed_values, seed
+from tests.privacy_support import sealed_values, seed
 from tests.support import FakeTransport, Twilio, hotline_config
 
 SENDER = "+18165557101"

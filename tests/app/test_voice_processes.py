@@ -9,7 +9,7 @@ from hotline import create_app
 from hotline.plumbing.runtime import runtime
 from hotline.services import roster
 from models import Conversation, Dispatch, OutboxMessage
-from tests.hotline.calls import Caller
+from tests.calls import Caller
 from tests.support import PUBLIC_URL, Twilio, hotline_config
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from hotline.plumbing.transport import TwilioTransport
 from hotline.services import dispatch
 from models import Dispatch, DispatchEvent
 from tests.contract.conftest import prism_url  # noqa: F401  (the Prism fixture, for one contract test)
-from tests.hotline.dispatch_helpers import (
+from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
     SERGEANT,
@@ -231,7 +231,7 @@ def test_the_bridge_call_and_an_offer_text_are_accepted_by_twilios_api(prism_url
 
 def test_a_relay_that_cannot_reach_the_officer_tells_the_sergeant(rt, accepted):
     from hotline.plumbing.transport import FINAL, TransportError
-    from tests.hotline.dispatch_helpers import ScriptedTransport
+    from tests.dispatch_helpers import ScriptedTransport
 
     run_worker(rt)  # everything queued so far goes out
     rt.transport = ScriptedTransport({CHEN: [TransportError(FINAL, code=30006, http_status=400)]})

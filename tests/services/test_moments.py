@@ -13,7 +13,7 @@ from sqlmodel import select
 from hotline.services import roster
 from models import Dispatch, Offer
 from tests.dashboard_support import add_accounts, csrf_from, sign_in
-from tests.hotline.dispatch_helpers import (
+from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
     SERGEANT,

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from hotline.services import roster
 from models import Conversation, Dispatch, InboundMessage, OutboxMessage
-from tests.hotline.calls import Caller
+from tests.calls import Caller
 from tests.support import PARTICIPANT
 
 PLACE = "the QuikTrip at 291 and 3rd Street"

@@ -7,7 +7,7 @@ from sqlmodel import func, select
 
 from hotline.services import commands
 from models import Conversation, Dispatch, InboundMessage, Officer, OutboxMessage
-from tests.hotline.dispatch_helpers import (
+from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
     SERGEANT,

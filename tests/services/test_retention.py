@@ -22,7 +22,7 @@ from hotline.services import retention
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, OutboxMessage, Timer
 from models.clock import utcnow
 from models.outbox import ERASED
-from tests.hotline.privacy_support import PLACE, RELAY, get, redacted_sids, sealed_values, seed
+from tests.privacy_support import PLACE, RELAY, get, redacted_sids, sealed_values, seed
 from tests.support import REPO, FakeTransport, hotline_config
 
 SENDER = "+18165557001"

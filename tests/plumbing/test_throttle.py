@@ -19,8 +19,8 @@ from hotline.plumbing.runtime import runtime
 from hotline.plumbing.throttle import throttle
 from models import Conversation, InboundMessage, OutboxMessage
 from models.clock import utcnow
-from tests.hotline.calls import Caller
-from tests.hotline.dispatch_helpers import SERGEANT, add_roster
+from tests.calls import Caller
+from tests.dispatch_helpers import SERGEANT, add_roster
 from tests.support import REPO, Twilio, hotline_config, require, sms_params, twiml_messages
 
 REDIS_URL = "redis://127.0.0.1:6379/15"

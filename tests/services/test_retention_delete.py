@@ -17,7 +17,7 @@ from hotline.services import conversation, dispatch, retention, roster
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, Officer, OutboxMessage
 from models.clock import utcnow
 from models.outbox import ERASED
-from tests.hotline.privacy_support import redacted_sids, sealed_values
+from tests.privacy_support import redacted_sids, sealed_values
 from tests.support import PARTICIPANT
 
 PLACE = "Hy-Vee parking lot on Blue Pkwy"

@@ -12,7 +12,7 @@ from hotline.services import conversation, retention
 from hotline.services.conversation import Inbound
 from models import Conversation, InboundMessage
 from models.clock import utcnow
-from tests.hotline.dispatch_helpers import (
+from tests.dispatch_helpers import (
     CHEN,
     add_roster,
     code_for,

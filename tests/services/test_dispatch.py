@@ -12,7 +12,7 @@ from sqlmodel import select
 from hotline.plumbing import timers
 from hotline.services import dispatch
 from models import Dispatch, Officer, Timer
-from tests.hotline.dispatch_helpers import (
+from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
     PLACE,

@@ -142,7 +142,7 @@ def test_a_worker_killed_mid_request_and_twilio_retry_changes_things_once(databa
     settings = prepared(database_url)
     flag = tmp_path / "hold.flag"
     form = sms_params("my friend is not breathing", sid="SM" + uuid.uuid4().hex)
-    with processes(tmp_path, settings, web="tests.hotline.held_wsgi:app", FAULT_FLAG=str(flag)) as port:
+    with processes(tmp_path, settings, web="tests.held_wsgi:app", FAULT_FLAG=str(flag)) as port:
         flag.touch()
         lost = []
         first = threading.Thread(target=lambda: lost.append(_try(port, form)))

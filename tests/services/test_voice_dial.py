@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from hotline.services import roster
 from models import Officer, OutboxMessage
-from tests.hotline.calls import Caller, check_twiml
+from tests.calls import Caller, check_twiml
 from tests.support import HOTLINE_NUMBER, PUBLIC_URL
 
 CHEN, OKAFOR, RIVERA = "+18165550101", "+18165550102", "+18165550100"

@@ -8,7 +8,7 @@ from sqlmodel import select
 from flows.voice import danger
 from hotline.services import roster
 from models import Conversation, Dispatch, OutboxMessage
-from tests.hotline.calls import Caller
+from tests.calls import Caller
 from tests.support import HOTLINE_NUMBER
 
 DESK = "+18169697390"  # the program's desk phone, (816) 969-7390
@@ -383,7 +383,7 @@ def test_a_long_spoken_yes_answers_the_question(twilio, rt):
 def whisper_of(caller: Caller) -> str:
     import uuid
 
-    from tests.hotline.calls import check_twiml
+    from tests.calls import check_twiml
     from tests.support import PUBLIC_URL
 
     url = caller.last.dial.find("Number").get("url")

@@ -37,8 +37,8 @@ from hotline.services import retention, roster
 from models import Conversation, Dispatch, DispatchEvent, InboundMessage, OutboxMessage
 from models.clock import utcnow
 from models.outbox import ERASED
-from tests.hotline.calls import Caller
-from tests.hotline.privacy_support import redacted_sids, sealed_values
+from tests.calls import Caller
+from tests.privacy_support import redacted_sids, sealed_values
 from tests.support import (
     AUTH_TOKEN,
     HOTLINE_NUMBER,

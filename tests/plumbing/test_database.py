@@ -17,12 +17,12 @@ from hotline.plumbing.db import Database, WriterQueue
 from hotline.plumbing.runtime import runtime
 from models import Conversation, DispatchEvent, InboundMessage
 from models.clock import utcnow
-from tests.hotline.calls import Caller
-from tests.hotline.dispatch_helpers import CHEN, add_roster, code_for, request_ride, the_dispatch
-from tests.hotline.dispatch_helpers import text as text_hotline
-from tests.hotline.test_relay import bridge_form, parse
-from tests.hotline.test_status_callback import delivery, queue_sent_message, status
+from tests.calls import Caller
+from tests.dispatch_helpers import CHEN, add_roster, code_for, request_ride, the_dispatch
+from tests.dispatch_helpers import text as text_hotline
+from tests.services.test_relay import bridge_form, parse
 from tests.support import PARTICIPANT, Twilio, hotline_config
+from tests.web.test_status_callback import delivery, queue_sent_message, status
 
 FORK = multiprocessing.get_context("fork")
 

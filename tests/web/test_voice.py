@@ -6,7 +6,7 @@ from sqlmodel import func, select
 from hotline import create_app
 from hotline.plumbing.runtime import runtime
 from models import Conversation, InboundMessage, OutboxMessage
-from tests.hotline.calls import Caller, check_twiml
+from tests.calls import Caller, check_twiml
 from tests.support import HOTLINE_NUMBER, PARTICIPANT, PUBLIC_URL, Twilio, hotline_config
 
 BROKEN_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2"

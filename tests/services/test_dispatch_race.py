@@ -17,7 +17,7 @@ from hotline.plumbing.runtime import runtime
 from hotline.services import dispatch
 from models import Conversation, Dispatch, Offer, Officer
 from models.clock import utcnow
-from tests.hotline.dispatch_helpers import CHEN, OKAFOR, add_roster, code_for
+from tests.dispatch_helpers import CHEN, OKAFOR, add_roster, code_for
 from tests.support import Twilio, hotline_config
 
 pytestmark = pytest.mark.slow

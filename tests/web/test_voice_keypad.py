@@ -9,7 +9,7 @@ from hotline.plumbing.config import DEFAULT_PROGRAM, ConfigError
 from hotline.plumbing.program import load_program
 from hotline.plumbing.runtime import runtime
 from hotline.web.voice import spoken_parts
-from tests.hotline.calls import Caller
+from tests.calls import Caller
 from tests.support import Twilio, hotline_config
 
 KEYS = [
