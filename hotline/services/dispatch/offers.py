@@ -198,7 +198,7 @@ def _end_offer(session: Session, row: Offer, status: str, now: datetime) -> None
         )
 
 
-def _withdraw_offers(
+def withdraw_offers(
     session: Session,
     rt: Runtime,
     dispatch: Dispatch,
@@ -282,7 +282,7 @@ def answer_offer(
     dispatch = lock(session, dispatch)
     _end_offer(session, row, "accepted", now)
     record(session, dispatch, "accepted", actor_of(officer), now)
-    _withdraw_offers(session, rt, dispatch, now=now, notice="offer_taken")
+    withdraw_offers(session, rt, dispatch, now=now, notice="offer_taken")
     officer.last_assigned_at = now
     session.add(officer)
     _reset_wrong_codes(session, officer)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from hotline.plumbing import staff, timers
 from hotline.plumbing.runtime import Runtime
-from hotline.services.dispatch.offers import OFFER_DEADLINE, _withdraw_offers, offer_next
+from hotline.services.dispatch.offers import OFFER_DEADLINE, offer_next, withdraw_offers
 from hotline.services.dispatch.relays import tell_officer, tell_participant
 from hotline.services.dispatch.requests import (
     ASSIGNED,
@@ -125,7 +125,7 @@ def assign(
         raise DispatchError(f"{officer.name} is not active on the roster.")
     previous = dispatch.officer_id
     # The new officer's own offer ends quietly: the assignment text says it all.
-    _withdraw_offers(session, rt, dispatch, now=now, notice="offer_taken", keep_quiet=officer.id)
+    withdraw_offers(session, rt, dispatch, now=now, notice="offer_taken", keep_quiet=officer.id)
     dispatch.officer_id = officer.id
     dispatch.status = "accepted"
     dispatch.accepted_at = dispatch.updated_at = now
@@ -205,7 +205,7 @@ def close(
     if not dispatch.is_open:
         return
     when = staff.local_time(now, rt.program.timezone)
-    _withdraw_offers(session, rt, dispatch, now=now, notice="offer_closed", status=status, time=when)
+    withdraw_offers(session, rt, dispatch, now=now, notice="offer_closed", status=status, time=when)
     timers.cancel_timers(session, dispatch_id=dispatch.id, kind=OFFER_DEADLINE)
     assigned = session.get(Officer, dispatch.officer_id) if dispatch.officer_id else None
     if assigned is not None and actor != actor_of(assigned):

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 log = logging.getLogger(__name__)
 
 
-def _connecting(rt: Runtime, chain: list[str], language: str) -> Line:
+def connecting_line(rt: Runtime, chain: list[str], language: str) -> Line:
     """Say how long the caller may wait: every ring of the chain, whispers included."""
     calls = rt.program.calls
     seconds = len(chain) * (calls.dial_timeout_seconds + WHISPER_SECONDS)
@@ -28,7 +28,7 @@ def _connecting(rt: Runtime, chain: list[str], language: str) -> Line:
     return say(rt, "call.connecting.minutes", language, {"minutes": str(minutes)})
 
 
-def _chain(rt: Runtime, session: Session) -> list[str]:
+def ring_chain(rt: Runtime, session: Session) -> list[str]:
     """Return who to ring, in order: on-duty officers (fairly), sergeants, the desk; each once."""
     calls = rt.program.calls
     people = dispatch.on_duty_officers(session)[: calls.dial_officers]
@@ -44,7 +44,7 @@ def _chain(rt: Runtime, session: Session) -> list[str]:
     return chain
 
 
-def _number(rt: Runtime, session: Session, target: object) -> str | None:
+def number_to_ring(rt: Runtime, session: Session, target: object) -> str | None:
     """Return the number to ring for a chain entry, or None if they left the roster or duty."""
     if target == DESK:
         return desk_number(rt)

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Turn:
+class Turn:
     """One step's working set inside its transaction."""
 
     session: Session
@@ -97,7 +97,9 @@ def close(rt: Runtime, call_sid: str, *, now: datetime | None = None) -> bool:
     return True
 
 
-def _once(rt: Runtime, call: Call, key: str, now: datetime | None, work: Callable[[_Turn], Script]) -> Script:
+def run_step(
+    rt: Runtime, call: Call, key: str, now: datetime | None, work: Callable[[Turn], Script]
+) -> Script:
     """Run one step of a call in one transaction, once per (CallSid, key); retries get the same."""
     now = now or utcnow()
     sid = f"{call.sid}:{key}"
@@ -109,7 +111,7 @@ def _once(rt: Runtime, call: Call, key: str, now: datetime | None, work: Callabl
                 log.info("repeat of call %s step %s answered from the log", call.sid, key)
                 session.rollback()
                 return _stored(rt, seen)
-            turn = _Turn(session, conversation, call, now, turns.load_data(rt, conversation))
+            turn = Turn(session, conversation, call, now, turns.load_data(rt, conversation))
             script = work(turn)
             session.add(conversation)
             session.add(
@@ -140,7 +142,7 @@ def _accepted_sid(parent_sid: str, step: int) -> str:
     return f"{parent_sid}:{step}:accepted"
 
 
-def _context(rt: Runtime, request: Dispatch | None) -> dict[str, Any]:
+def request_context(rt: Runtime, request: Dispatch | None) -> dict[str, Any]:
     return {
         "request": {"ref": request.ref, "status": request.status} if request else None,
         "idle": False,  # a call lasts minutes, never the idle reset's hours
@@ -149,12 +151,12 @@ def _context(rt: Runtime, request: Dispatch | None) -> dict[str, Any]:
     }
 
 
-def _was_accepted(session: Session, call_sid: str, step: int) -> bool:
+def was_accepted(session: Session, call_sid: str, step: int) -> bool:
     sid = _accepted_sid(call_sid, step)
     return session.exec(select(InboundMessage.id).where(InboundMessage.sid == sid)).first() is not None
 
 
-def _save(rt: Runtime, turn: _Turn) -> None:
+def save_data(rt: Runtime, turn: Turn) -> None:
     """Store the call's data (the flow's, and the dial chain) without a flow turn."""
     conversation = turn.conversation
     step = Step(conversation.state or "welcome", turn.data, conversation.language)

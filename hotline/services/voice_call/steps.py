@@ -20,8 +20,8 @@ from hotline.plumbing import staff
 from hotline.plumbing.runtime import Runtime
 from hotline.services import conversation as turns
 from hotline.services import dispatch
-from hotline.services.voice_call.dial import _chain, _connecting, _number
-from hotline.services.voice_call.record import _context, _once, _save, _Turn, _was_accepted
+from hotline.services.voice_call.dial import connecting_line, number_to_ring, ring_chain
+from hotline.services.voice_call.record import Turn, request_context, run_step, save_data, was_accepted
 from hotline.services.voice_call.script import (
     BOTH,
     CHAIN,
@@ -71,34 +71,34 @@ def choose_language(
     keys = heard.digits.strip()
     language = chosen or LANGUAGE_KEYS.get(keys)
     if language in _languages(rt):
-        return _once(rt, call, "language", now, lambda turn: _start(rt, turn, language))
+        return run_step(rt, call, "language", now, lambda turn: _start(rt, turn, language))
     if keys == "9":
         return _language_menu(rt, attempt, again=True)
     if keys != "0" and attempt < rt.program.reask_limit:
         return _language_menu(rt, attempt + 1)
 
-    def start(turn: _Turn) -> Script:
+    def start(turn: Turn) -> Script:
         script = _start(rt, turn, _known_language(rt, turn) or _default_language(rt))
         return _talk_now(rt, turn) if keys == "0" else script
 
-    return _once(rt, call, "language", now, start)
+    return run_step(rt, call, "language", now, start)
 
 
 def answer(rt: Runtime, call: Call, step: int, heard: keypad.Heard, *, now: datetime | None = None) -> Script:
     """Run one question's answer through the flow and return what the caller hears next."""
-    return _once(rt, call, str(step), now, lambda turn: _answer(rt, turn, heard))
+    return run_step(rt, call, str(step), now, lambda turn: _answer(rt, turn, heard))
 
 
 def dial_result(
     rt: Runtime, call: Call, step: int, leg: int, rang: Rang, *, now: datetime | None = None
 ) -> Script:
     """Go on after one leg of "talk to an officer now": done, the next person, or the fallback."""
-    return _once(rt, call, str(step), now, lambda turn: _after_leg(rt, turn, step, leg, rang))
+    return run_step(rt, call, str(step), now, lambda turn: _after_leg(rt, turn, step, leg, rang))
 
 
-def _start(rt: Runtime, turn: _Turn, language: str) -> Script:
+def _start(rt: Runtime, turn: Turn, language: str) -> Script:
     """Begin a call's flow at the welcome menu in the chosen language."""
-    step = INTAKE.handle(None, {"language": language}, Event("", "voice", _context(rt, None)))
+    step = INTAKE.handle(None, {"language": language}, Event("", "voice", request_context(rt, None)))
     return _speak(rt, turn, step, None)
 
 
@@ -107,7 +107,7 @@ def _default_language(rt: Runtime) -> str:
     return DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in languages else languages[0]
 
 
-def _known_language(rt: Runtime, turn: _Turn) -> str | None:
+def _known_language(rt: Runtime, turn: Turn) -> str | None:
     """Return the language this caller's texts to us chose, if they ever texted (read only)."""
     if not turn.call.sender:
         return None
@@ -119,7 +119,7 @@ def _known_language(rt: Runtime, turn: _Turn) -> str | None:
     return language if language in _languages(rt) else None
 
 
-def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
+def _answer(rt: Runtime, turn: Turn, heard: keypad.Heard) -> Script:
     state = turn.conversation.state
     mode = turn.data.get(MODE)
     if mode in MODES:
@@ -130,14 +130,14 @@ def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     if text == keypad.REPEAT:
         return _repeat(rt, turn)
     request = dispatch.latest_for(turn.session, turn.conversation.id)
-    step = INTAKE.handle(state, turn.data, Event(text, "voice", _context(rt, request)))
+    step = INTAKE.handle(state, turn.data, Event(text, "voice", request_context(rt, request)))
     kind = keypad.danger(text)
     if kind is not None:
         return _danger(rt, turn, step, request, kind)
     if step.state == "ask_consent" and turn.call.textable is None:
         # No number a text can reach: answer "no" (2, in no language) for the caller rather than
         # ask a false question.
-        consent = INTAKE.handle(step.state, step.data, Event("2", "voice", _context(rt, request)))
+        consent = INTAKE.handle(step.state, step.data, Event("2", "voice", request_context(rt, request)))
         asked = [reply for reply in step.replies if reply.key != "ask_consent"]
         step = Step(
             consent.state,
@@ -149,7 +149,7 @@ def _answer(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     return _speak(rt, turn, step, request)
 
 
-def _speak(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None) -> Script:
+def _speak(rt: Runtime, turn: Turn, step: Step, request: Dispatch | None) -> Script:
     """Apply a flow step (effects, state) and return how the call goes on."""
     turns.apply_effects(
         turn.session, rt, turn.conversation, step, request, contact=turn.call.textable or "", now=turn.now
@@ -178,12 +178,12 @@ def _lines(rt: Runtime, replies: Iterable[Reply], language: str) -> tuple[Line, 
     return tuple(line for line in lines if line.text)
 
 
-def _ask(turn: _Turn, language: str) -> Ask:
+def _ask(turn: Turn, language: str) -> Ask:
     """Return the question's wait: every question listens for speech, for danger words at least."""
     return Ask(path(STEP, step=turn.conversation.version), language, speech=True)
 
 
-def _repeat(rt: Runtime, turn: _Turn) -> Script:
+def _repeat(rt: Runtime, turn: Turn) -> Script:
     """Say the question again (9), as first asked; nothing is counted or changed."""
     state = turn.conversation.state or "welcome"
     language = turn.conversation.language
@@ -192,12 +192,12 @@ def _repeat(rt: Runtime, turn: _Turn) -> Script:
         question = Reply(str(stored[0]), {k: str(v) for k, v in dict(stored[1]).items()})
     else:
         question = Reply(PROMPTS.get(state, "welcome"))
-    _save(rt, turn)
+    save_data(rt, turn)
     replies = keypad.spoken(state, [question])
     return Script(lines=_lines(rt, replies, language), ask=_ask(turn, language))
 
 
-def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind: str) -> Script:
+def _danger(rt: Runtime, turn: Turn, step: Step, request: Dispatch | None, kind: str) -> Script:
     """Answer emergency or suicidal words as what they are, then offer a way on.
 
     The flow's effects are carried out (the sergeant is alerted, as for a text) but not its
@@ -217,7 +217,7 @@ def _danger(rt: Runtime, turn: _Turn, step: Step, request: Dispatch | None, kind
     return _danger_script(rt, turn, kind, language)
 
 
-def _danger_script(rt: Runtime, turn: _Turn, kind: str, language: str, *, sorry: bool = False) -> Script:
+def _danger_script(rt: Runtime, turn: Turn, kind: str, language: str, *, sorry: bool = False) -> Script:
     other = "crisis" if kind == "emergency" else "emergency"
     kinds = [kind, other] if turn.data.get(BOTH) else [kind]
     keys = ["call.sorry"] if sorry else [f"call.{each}.heard" for each in kinds]
@@ -227,7 +227,7 @@ def _danger_script(rt: Runtime, turn: _Turn, kind: str, language: str, *, sorry:
     )
 
 
-def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
+def _in_danger(rt: Runtime, turn: Turn, heard: keypad.Heard) -> Script:
     """After emergency or suicidal words: 1 back to the question, 0 a person, 9 again."""
     kind = str(turn.data[MODE])
     language = turn.conversation.language
@@ -237,7 +237,9 @@ def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
         # Said again, or the other kind: answered (and the sergeant told) again.
         request = dispatch.latest_for(turn.session, turn.conversation.id)
         data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
-        step = INTAKE.handle(turn.conversation.state, data, Event(said, "voice", _context(rt, request)))
+        step = INTAKE.handle(
+            turn.conversation.state, data, Event(said, "voice", request_context(rt, request))
+        )
         turn.data = data
         return _danger(rt, turn, step, request, keypad.danger(said) or kind)
     if keys == "1":
@@ -247,43 +249,43 @@ def _in_danger(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     if keys == "0":
         return _talk_now(rt, turn)
     if keys == "9":
-        _save(rt, turn)
+        save_data(rt, turn)
         return _danger_script(rt, turn, kind, language)
     misses = int(turn.data.get(MISSES) or 0) + 1
     if kind == "emergency" or misses > rt.program.reask_limit:
         # Someone busy saving a life, or who cannot answer, is put through to the desk.
         return _to_desk(rt, turn, kind)
     turn.data[MISSES] = misses
-    _save(rt, turn)
+    save_data(rt, turn)
     return _danger_script(rt, turn, kind, language, sorry=True)
 
 
-def _to_desk(rt: Runtime, turn: _Turn, why: str) -> Script:
+def _to_desk(rt: Runtime, turn: Turn, why: str) -> Script:
     """Ring the desk alone (a caller who did not choose, or who said danger words and stayed)."""
     turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
     turn.data[CHAIN] = [DESK]
     turn.data[WHY] = why
-    _save(rt, turn)
+    save_data(rt, turn)
     return _ring(rt, turn, [DESK], 0, say(rt, "call.to_desk", turn.conversation.language))
 
 
-def _nobody(rt: Runtime, turn: _Turn, *, sorry: bool = False) -> Script:
+def _nobody(rt: Runtime, turn: Turn, *, sorry: bool = False) -> Script:
     """Nobody answered: offer a call back (when there is a number to call) or a ride, by keypad."""
     language = turn.conversation.language
     turn.data[MODE] = "nobody"
-    _save(rt, turn)
+    save_data(rt, turn)
     offer = "call.nobody.offer" if turn.call.textable else "call.nobody.ride"
     keys = ["call.sorry", offer] if sorry else ["call.nobody.now", offer]
     return Script(lines=_lines(rt, [Reply(key) for key in keys], language), ask=_ask(turn, language))
 
 
-def _in_nobody(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
+def _in_nobody(rt: Runtime, turn: Turn, heard: keypad.Heard) -> Script:
     """After nobody answered: 1 a call back, 2 a ride, 0 try again, 9 hear it again."""
     keys = heard.digits.strip()
     said = " ".join(heard.speech.split())
     data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, CHAIN)}
     request = dispatch.latest_for(turn.session, turn.conversation.id)
-    context = _context(rt, request)
+    context = request_context(rt, request)
     if not keys and said and keypad.danger(said):
         step = INTAKE.handle(turn.conversation.state, data, Event(said, "voice", context))
         turn.data = data
@@ -305,29 +307,29 @@ def _in_nobody(rt: Runtime, turn: _Turn, heard: keypad.Heard) -> Script:
     return _nobody(rt, turn, sorry=True)
 
 
-def _talk_now(rt: Runtime, turn: _Turn) -> Script:
+def _talk_now(rt: Runtime, turn: Turn) -> Script:
     """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call."""
-    chain = _chain(rt, turn.session)
+    chain = ring_chain(rt, turn.session)
     mode = turn.data.get(MODE)
     turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
     turn.data[CHAIN] = chain
     turn.data[WHY] = mode if mode in keypad.DANGER else "asked"
-    _save(rt, turn)
+    save_data(rt, turn)
     language = turn.conversation.language
     log.info("call %s: talk now, %d to ring", turn.call.sid, len(chain))
-    return _ring(rt, turn, chain, 0, _connecting(rt, chain, language))
+    return _ring(rt, turn, chain, 0, connecting_line(rt, chain, language))
 
 
-def _after_leg(rt: Runtime, turn: _Turn, step: int, leg: int, rang: Rang) -> Script:
+def _after_leg(rt: Runtime, turn: Turn, step: int, leg: int, rang: Rang) -> Script:
     chain = turn.data.get(CHAIN)
     chain = chain if isinstance(chain, list) else []
-    _save(rt, turn)
+    save_data(rt, turn)
     language = turn.conversation.language
     accepted = rang.bridged
     if accepted is None:
         # Twilio did not say whether it bridged: "completed" alone is also what a voicemail
         # that answered (and was hung up on by the whisper) looks like, so ask for the keypress.
-        accepted = rang.status in CONNECTED and _was_accepted(turn.session, turn.call.sid, step)
+        accepted = rang.status in CONNECTED and was_accepted(turn.session, turn.call.sid, step)
     if accepted:
         log.info("call %s: leg %d took the call", turn.call.sid, leg)
         return Script(lines=(say(rt, "call.thanks", language),), hangup=True)
@@ -337,10 +339,10 @@ def _after_leg(rt: Runtime, turn: _Turn, step: int, leg: int, rang: Rang) -> Scr
     return _ring(rt, turn, chain, leg + 1, say(rt, "call.next", language))
 
 
-def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -> Script:
+def _ring(rt: Runtime, turn: Turn, chain: list[str], start: int, intro: Line) -> Script:
     """Ring the first reachable person from `start` on, or give the truthful fallback."""
     for leg in range(start, len(chain)):
-        number = _number(rt, turn.session, chain[leg])
+        number = number_to_ring(rt, turn.session, chain[leg])
         if number is None:
             continue
         step = turn.conversation.version
@@ -358,7 +360,7 @@ def _ring(rt: Runtime, turn: _Turn, chain: list[str], start: int, intro: Line) -
     return _nobody(rt, turn)
 
 
-MODES: dict[str, Callable[[Runtime, _Turn, keypad.Heard], Script]] = {
+MODES: dict[str, Callable[[Runtime, Turn, keypad.Heard], Script]] = {
     "emergency": _in_danger,
     "crisis": _in_danger,
     "nobody": _in_nobody,
