@@ -24,14 +24,9 @@ Redactions (kind `redact`, audience `twilio`, queued by hotline.services.retenti
 the body of a message it keeps. Repeating one is harmless, so they follow the staff rule; they
 go out after every other due row, so a purge of old messages never delays a page.
 
-The purge (hotline.services.retention) is a timer kind that reschedules itself every hour;
-`run_forever` makes sure one is pending.
-
-Timers. A due timer is locked and its handler runs in the same transaction that marks it
-done, so a handler's writes and the done flag commit together: a killed worker neither repeats
-nor skips one. A handler that raises is rolled back and the timer stays pending (retried with
-back-off, failed after MAX_TIMER_ATTEMPTS). A timer whose kind no handler knows is left
-pending and logged once per process: a newer release that wrote it will fire it.
+Timers (hotline.plumbing.timers) fire after the sends, each with the handler registered for its
+kind; the purge (hotline.services.retention) is one that reschedules itself every hour, and the
+worker loop (hotline.worker) makes sure one is pending.
 
 Logs carry row ids and SIDs only, never a number or a body.
 """
