@@ -42,9 +42,11 @@ texts: $(STAMP)
 outbox: $(STAMP)
 	$(BIN)/hotline outbox
 
+## lint: ruff, and the import rules of DESIGN.md section 5 (pyproject.toml, [tool.importlinter])
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

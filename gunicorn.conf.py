@@ -25,13 +25,13 @@ preload_app = True
 accesslog = "-"
 errorlog = "-"
 # Path only (%(U)s), never the query string, referer or user agent: no personal data in access logs
-# (docs/privacy.md). Error lines are masked by hotline.privacy in every worker.
+# (docs/privacy.md). Error lines are masked by hotline.plumbing.privacy in every worker.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 def on_starting(server):
     """Mask phone-number-like digits in the master's own log lines (workers do it in create_app)."""
-    from hotline.privacy import install_log_scrubbing
+    from hotline.plumbing.privacy import install_log_scrubbing
 
     install_log_scrubbing()
 

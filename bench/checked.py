@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, request
 
 from bench.baseline import DOCUMENT, healthz
 from bench.harness import PUBLIC_URL, TOKEN
-from hotline.webhooks import signed_by_twilio
+from hotline.web.twilio_webhook import signed_by_twilio
 
 app = Flask(__name__)
 app.get("/healthz")(healthz)

@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import settings  # noqa: E402
 
-from hotline import create_app, dispatch, roster, worker  # noqa: E402
-from hotline.runtime import Runtime, runtime  # noqa: E402
+from hotline import create_app, worker  # noqa: E402
+from hotline.plumbing.runtime import Runtime, runtime  # noqa: E402
+from hotline.services import dispatch, roster
 from models import Conversation, Offer, Timer  # noqa: E402
 from models.clock import utcnow  # noqa: E402
 

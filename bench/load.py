@@ -118,7 +118,7 @@ def prepare_database(url: str, stored: int, numbers: list[str]) -> None:
     """Empty the database, store `stored` synthetic conversations, and start each sender's."""
     import models
     from hotline import create_app
-    from hotline.runtime import runtime
+    from hotline.plumbing.runtime import runtime
 
     app = create_app({**SETTINGS, "DATABASE_URL": url}, environ={})
     db = runtime(app).db
@@ -296,7 +296,7 @@ def main() -> None:
     numbers = senders(args.senders)
     with tempfile.TemporaryDirectory() as folder:
         # The per-sender throttle would answer some turns with an empty reply and flatter the figures.
-        from hotline.config import DEFAULT_PROGRAM
+        from hotline.plumbing.config import DEFAULT_PROGRAM
 
         program = Path(folder) / "program.toml"
         program.write_text(

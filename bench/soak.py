@@ -138,8 +138,9 @@ def staff(client: Client, rng: random.Random) -> None:
 
 def prepare(url: str) -> None:
     """Create the tables and a roster: a sergeant and three officers on duty."""
-    from hotline import create_app, roster
-    from hotline.runtime import runtime
+    from hotline import create_app
+    from hotline.plumbing.runtime import runtime
+    from hotline.services import roster
 
     app = create_app({**SETTINGS, "DATABASE_URL": url}, environ={})
     rt = runtime(app)

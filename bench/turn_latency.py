@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness import settings, signed_sms  # noqa: E402
 
 from hotline import create_app  # noqa: E402
-from hotline.runtime import runtime  # noqa: E402
+from hotline.plumbing.runtime import runtime  # noqa: E402
 
 
 def baseline_app() -> Flask:

@@ -36,7 +36,7 @@ if str(REPO) not in sys.path:
 
 from flows import INTAKE, Event, Step  # noqa: E402
 from flows.texts import Catalog  # noqa: E402
-from hotline.program import load_program  # noqa: E402
+from hotline.plumbing.program import load_program  # noqa: E402
 
 SCREENING_ANSWERS = {  # what mid-screening state the "mid-screening" rows use, and its answers
     "safe": "yes",

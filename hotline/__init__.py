@@ -1,4 +1,8 @@
-"""Safe Passage hotline: the Flask application factory."""
+"""Safe Passage hotline: the Flask application factory.
+
+Layers, one way down: entry points (this factory, hotline.cli, hotline.worker, hotline.texts_doc)
+→ hotline.web → hotline.services → hotline.plumbing → flows and models. Never back up; no circle.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ from typing import Any
 
 from flask import Flask
 
-from hotline import config as settings
-from hotline import observability
-from hotline.db import Database
-from hotline.privacy import Pseudonyms, Vault, install_log_scrubbing
-from hotline.program import load_program
-from hotline.runtime import Runtime
+from hotline.plumbing import config as settings
+from hotline.plumbing import observability
+from hotline.plumbing.db import Database
+from hotline.plumbing.privacy import Pseudonyms, Vault, install_log_scrubbing
+from hotline.plumbing.program import load_program
+from hotline.plumbing.runtime import Runtime
 
 # Twilio caps a body at 1600 characters; nothing legitimate posts more than this.
 MAX_CONTENT_LENGTH = 64 * 1024
@@ -28,7 +32,7 @@ def create_app(
 ) -> Flask:
     """Create the hotline app; settings come from the environment unless given."""
     from flows.texts import Catalog
-    from hotline.transport import make_transport
+    from hotline.plumbing.transport import make_transport
 
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     if environ is None:
@@ -52,16 +56,17 @@ def create_app(
     )
     install_log_scrubbing()
     observability.configure_logging(app)
-    observability.init_app(app)
 
-    from hotline import bridge, dashboard, health, voice, webhooks
+    from hotline.web import bridge, dashboard, health, metrics, voice, webhooks
+
+    metrics.init_app(app)
 
     for blueprint in (webhooks.bp, voice.bp, bridge.bp, health.bp):
         app.register_blueprint(blueprint)
     app.session_interface = webhooks.Sessions()
     dashboard.init_app(app)
     if app.config["HOTLINE_ENV"] == "development":
-        from hotline import simulator_web
+        from hotline.web import simulator as simulator_web
 
         app.register_blueprint(simulator_web.bp)
     return app

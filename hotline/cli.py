@@ -12,8 +12,9 @@ import click
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from hotline.config import ConfigError
-from hotline.runtime import Runtime
+from hotline.plumbing import jobs
+from hotline.plumbing.config import ConfigError
+from hotline.plumbing.runtime import Runtime
 
 
 def build_app(development: bool = False) -> Flask:
@@ -30,7 +31,7 @@ def build_app(development: bool = False) -> Flask:
 @contextmanager
 def closing_database(app: Flask) -> Iterator[Runtime]:
     """Yield the app's runtime; its database connections close at the end."""
-    from hotline.runtime import runtime
+    from hotline.plumbing.runtime import runtime
 
     rt = runtime(app)
     try:
@@ -65,8 +66,10 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
     """Run web + worker with SQLite, the local transport and a demo roster."""
-    from hotline import migrations, roster, worker
-    from hotline.runtime import runtime
+    from hotline import worker
+    from hotline.plumbing import migrations
+    from hotline.plumbing.runtime import runtime
+    from hotline.services import roster
 
     os.environ["HOTLINE_ENV"] = "development"
     os.environ.setdefault("HOTLINE_TRANSPORT", "local")
@@ -108,7 +111,7 @@ def worker_command(once: bool) -> None:
 
     with command_runtime() as rt:
         if once:
-            counts = worker.run_once(rt)
+            counts = jobs.run_once(rt)
             click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()) or "nothing due")
             return
         worker.run_forever(rt, poll_seconds=rt.config["HOTLINE_WORKER_POLL_SECONDS"])
@@ -125,7 +128,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration (safe to run on each release)."""
-    from hotline import migrations
+    from hotline.plumbing import migrations
 
     with command_runtime() as rt:
         migrations.upgrade(rt.db)
@@ -147,7 +150,7 @@ def officers() -> None:
 @click.option("--shift", default=None, help="Regular shift in the program's time zone, e.g. 22:00-06:00.")
 def officers_add(name: str, phone: str, sergeant: bool, shift: str | None) -> None:
     """Register an officer (or a sergeant)."""
-    from hotline import roster
+    from hotline.services import roster
 
     try:
         officer = in_unit_of_work(
@@ -163,7 +166,7 @@ def officers_add(name: str, phone: str, sergeant: bool, shift: str | None) -> No
 @click.argument("hours")
 def officers_shift(phone: str, hours: str) -> None:
     """Set a regular shift (HOURS like 22:00-06:00, local time) or remove it (HOURS: none)."""
-    from hotline import roster
+    from hotline.services import roster
 
     spec = None if hours.strip().lower() in ("none", "off", "-") else hours
     try:
@@ -179,7 +182,7 @@ def officers_shift(phone: str, hours: str) -> None:
 @officers.command("list")
 def officers_list() -> None:
     """Show the roster (numbers stay hidden)."""
-    from hotline import roster
+    from hotline.services import roster
 
     people = in_unit_of_work(lambda s, rt: roster.everyone(s))
     if not people:
@@ -206,7 +209,7 @@ def officers_off(phone: str) -> None:
 
 
 def _set_duty(phone: str, on_duty: bool) -> None:
-    from hotline import roster
+    from hotline.services import roster
 
     try:
         officer = in_unit_of_work(lambda s, rt: roster.set_duty(s, rt, phone, on_duty))
@@ -222,7 +225,7 @@ def _set_duty(phone: str, on_duty: bool) -> None:
 @click.option("--limit", default=20, show_default=True, help="How many of the newest messages.")
 def outbox(limit: int) -> None:
     """Show what the hotline sent or will send (texts are shown with the local transport only)."""
-    from hotline import simulator
+    from hotline.services import simulator
 
     with command_runtime() as rt, rt.db.reading() as session:
         show_text = rt.config["HOTLINE_TRANSPORT"] == "local"
@@ -236,7 +239,7 @@ def outbox(limit: int) -> None:
 @click.option("--url", default=None, help="A running hotline (e.g. http://127.0.0.1:5000); else in-process.")
 def simulate(sender: str, url: str | None) -> None:
     """Chat with the hotline as a participant, in this terminal."""
-    from hotline import simulator
+    from hotline.services import simulator
 
     app = build_app(development=True)
     with closing_database(app):
@@ -262,7 +265,7 @@ def simulate(sender: str, url: str | None) -> None:
 @click.option("--url", default=None, help="A running hotline (e.g. http://127.0.0.1:5000); else in-process.")
 def call_command(caller: str, url: str | None) -> None:
     """Call the hotline in this terminal: press keys, speak, and hear what a caller would hear."""
-    from hotline import call_simulator, simulator
+    from hotline.services import call_simulator, simulator
 
     app = build_app(development=True)
     with closing_database(app):
@@ -302,7 +305,7 @@ def keys_generate() -> None:
 @click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
 def keys_rotate(batch: int) -> None:
     """Re-encrypt every stored sealed value under the first key (safe to repeat)."""
-    from hotline import retention
+    from hotline.services import retention
 
     with command_runtime() as rt:
         counts = _with_database(lambda: retention.rotate_keys(rt, batch=max(1, batch)))
@@ -317,7 +320,7 @@ def keys_rotate(batch: int) -> None:
 @main.command()
 def purge() -> None:
     """Erase now what is past the program's retention periods (the worker does it hourly)."""
-    from hotline import retention
+    from hotline.services import retention
 
     with command_runtime() as rt:
         counts = _with_database(lambda: retention.purge_all(rt))
@@ -340,7 +343,7 @@ def _with_database(action: Callable):
 @main.command()
 def doctor() -> None:
     """Check settings, database, keys, Twilio and the public URL; exit non-zero on any problem."""
-    from hotline import doctor as checks
+    from hotline.plumbing import doctor as checks
 
     try:
         app = build_app()
@@ -365,7 +368,7 @@ def twilio() -> None:
 @twilio.command("configure")
 def twilio_configure() -> None:
     """Point the number's SMS, voice, fallback and status webhooks here (safe to repeat)."""
-    from hotline import provisioning
+    from hotline.plumbing import provisioning
 
     with command_runtime() as rt:
         try:
@@ -392,8 +395,8 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_add(username: str, role: str, password_stdin: bool) -> None:
     """Create a dashboard account (the password is asked for, or read from stdin)."""
-    from hotline.dashboard import accounts
-    from hotline.dashboard.audit import record
+    from hotline.web.dashboard import accounts
+    from hotline.web.dashboard.audit import record
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -419,7 +422,7 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
 )
 def report(year: int, fmt: str) -> None:
     """Print the de-identified funnel of a year by month (counts only)."""
-    from hotline import report as funnel_report
+    from hotline.services import report as funnel_report
 
     with command_runtime() as rt, rt.db.reading() as session:
         funnel = funnel_report.year_funnel(session, year)

@@ -1,7 +1,7 @@
 """docs/texts.md: every participant text in both languages, side by side, with its figures.
 
 `make texts` (or `python -m hotline.texts_doc`) writes it from flows/texts/*.toml and the program
-file, so program staff can review the wording without reading TOML; tests/hotline/test_texts_doc.py
+file, so program staff can review the wording without reading TOML; tests/app/test_texts_doc.py
 fails when the page and the catalogs differ. Reading levels need the dev dependency textstat.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flows.texts import Catalog, is_unsolicited, segments
 from flows.texts.catalog import VOICE
-from hotline.program import Program, load_program
+from hotline.plumbing.program import Program, load_program
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "hotline" / "program.toml"

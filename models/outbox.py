@@ -18,13 +18,13 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(default="sms", max_length=8)  # sms | call | redact (Twilio empties a body)
     audience: str = Field(max_length=12)  # participant | staff | twilio (a redaction)
     to_hash: str = Field(max_length=64, index=True)  # pseudonym, to cancel on STOP ("" for twilio)
-    # The number, sealed; ERASED once no longer needed (hotline.retention) and on redactions.
+    # The number, sealed; ERASED once no longer needed (hotline.services.retention) and on redactions.
     to_sealed: str
     body_sealed: str | None = Field(default=None)  # SMS text, or the call's purpose as JSON
     officer_id: int | None = Field(default=None, foreign_key="officer.id")
     dispatch_id: int | None = Field(default=None, foreign_key="dispatch.id", index=True)
     purpose: str = Field(default="", max_length=32)  # alert, offer, update, relay, reply ...
-    # Also what a redaction acts on: "redact:<message SID>" (see hotline.outbox.enqueue_redaction).
+    # Also what a redaction acts on: "redact:<message SID>" (see hotline.plumbing.outbox.enqueue_redaction).
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     status: str = Field(default="pending", max_length=12, index=True)
     # pending | sending | sent | failed | cancelled

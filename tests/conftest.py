@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from hotline import create_app
-from hotline.runtime import runtime
+from hotline.plumbing.runtime import runtime
 from tests.support import POSTGRES_ADMIN_URL, FakeTransport, Twilio, hotline_config, require
 
 

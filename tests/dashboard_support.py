@@ -6,8 +6,8 @@ import re
 
 from sqlmodel import select
 
-from hotline import roster
-from hotline.dashboard import accounts
+from hotline.services import roster
+from hotline.web.dashboard import accounts
 from models import Dispatch
 
 PASSWORD = "correct horse battery staple"
@@ -60,7 +60,7 @@ def request_ride(twilio, sender: str) -> str:
 
 
 def twilio_rt(twilio):
-    from hotline.runtime import runtime
+    from hotline.plumbing.runtime import runtime
 
     return runtime(twilio.client.application)
 

@@ -56,13 +56,13 @@ class FakeTransport:
     sent: list[dict] = field(default_factory=list)
 
     def send_sms(self, *, to, body, status_callback=None):
-        from hotline.transport import Sent
+        from hotline.plumbing.transport import Sent
 
         self.sent.append({"kind": "sms", "to": to, "body": body})
         return Sent(sid="SM" + uuid.uuid4().hex, status="queued")
 
     def place_call(self, *, to, twiml, status_callback=None):
-        from hotline.transport import Sent
+        from hotline.plumbing.transport import Sent
 
         self.sent.append({"kind": "call", "to": to, "twiml": twiml})
         return Sent(sid="CA" + uuid.uuid4().hex, status="queued")

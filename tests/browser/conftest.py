@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from hotline import create_app
-from hotline.runtime import Runtime, runtime
+from hotline.plumbing.runtime import Runtime, runtime
 from tests.support import REPO, FakeTransport, hotline_config, require
 
 CHROMIUM = "/usr/bin/chromium"

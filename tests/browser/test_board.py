@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from hotline import dispatch
+from hotline.services import dispatch
 from models import Conversation, Dispatch, FunnelMark, Officer
 from models.clock import utcnow
 from tests.dashboard_support import PASSWORD, PLACE, RIDE, add_accounts, add_roster

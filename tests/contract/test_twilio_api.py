@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotline.transport import FINAL, Sent, TransportError, TwilioTransport
+from hotline.plumbing.transport import FINAL, Sent, TransportError, TwilioTransport
 
 pytestmark = pytest.mark.contract
 

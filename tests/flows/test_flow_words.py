@@ -160,7 +160,7 @@ def test_new_topics_answer_from_the_program_file(language, key):
         assert ("must want help" if language == "en" else "tiene que querer ayuda") in text
 
 
-# ---- plain words (reading levels: tests/hotline/test_texts_doc.py) ---------------------------
+# ---- plain words (reading levels: tests/app/test_texts_doc.py) ---------------------------
 
 HARD = re.compile(r"paraphernalia|outstanding|encrypt|assessment|parafernalia|cifrad|evaluaci", re.I)
 

@@ -8,8 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import models
-from hotline import migrations
-from hotline.db import Database, normalise_url
+from hotline.plumbing import migrations
+from hotline.plumbing.db import Database, normalise_url
 
 FORK = multiprocessing.get_context("fork")
 

@@ -1,0 +1,360 @@
+"""Staff commands by SMS: what officers and sergeants text the hotline, and its answers.
+
+Only a registered, active staff number reaches this module (the conversation service routes
+everything else to the participant flow, so staff words from other numbers reveal nothing).
+ACCEPT and DECLINE also need the offer's one-time code: a spoofed sender number alone can do
+no more than ask for help, and the answer goes to the real phone. Every accepted command that
+changes something is echoed to the sergeant, so a spoofed one is seen at once.
+
+None of our commands is one of Twilio's single opt-out words: CANCEL needs a reference
+(CANCEL R7K2), and STOP or a bare CANCEL from staff is treated as what Twilio makes of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from hotline.plumbing import staff
+from hotline.plumbing.runtime import Runtime
+from hotline.services import callbacks, dispatch, roster
+from models import Dispatch, Offer, Officer
+
+log = logging.getLogger(__name__)
+
+#: Twilio blocks a number that texts one of these as a single word (and tells us nothing else).
+TWILIO_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+TWILIO_OPT_IN = frozenset({"START", "UNSTOP"})
+MSG_LIMIT = 300
+_COMMAND = re.compile(r"\s*([A-Za-z]+)[\s:;,.!#-]*(.*)", re.S)
+_REF = re.compile(r"^[A-Za-z0-9]{4}$")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A staff text split into its command word (upper case) and the rest, as written."""
+
+    word: str
+    rest: str
+
+    @property
+    def args(self) -> list[str]:
+        return self.rest.split()
+
+
+def parse(body: str) -> Command:
+    """Split a staff text into command word and the rest ("accept4821" -> ACCEPT, "4821")."""
+    found = _COMMAND.match(body or "")
+    if not found:
+        return Command("", (body or "").strip())
+    return Command(found[1].upper(), found[2].strip())
+
+
+@dataclass
+class Context:
+    """One staff text being handled: who sent it and when."""
+
+    session: Session
+    rt: Runtime
+    officer: Officer
+    now: datetime
+
+    @property
+    def when(self) -> str:
+        return staff.local_time(self.now, self.rt.program.timezone)
+
+    def echo(self, key: str, target: Dispatch | None = None, **params: object) -> None:
+        """Tell the sergeant (but not the sender) about a command that changed something."""
+        text = staff.render(key, officer=self.officer.name, time=self.when, **params)
+        staff.alert_sergeants(self.session, self.rt, text, dispatch=target, skip=self.officer.id)
+
+
+def handle(session: Session, rt: Runtime, officer: Officer, body: str, *, now: datetime) -> list[str]:
+    """Carry out one staff text inside the caller's transaction; return the texts to answer with."""
+    command = parse(body)
+    ctx = Context(session, rt, officer, now)
+    if command.word in TWILIO_OPT_OUT and not command.rest:
+        return _stopped(ctx)
+    handler = HANDLERS.get(command.word)
+    if handler is None or (command.word in SERGEANT_ONLY and not officer.is_sergeant):
+        if handler is not None:
+            return [staff.render("reply_sergeant_only", command=command.word)]
+        return [_help(officer)]
+    replies = handler(ctx, command)
+    log.info("staff command %s from officer %s", command.word, officer.id)
+    return replies
+
+
+def _help(officer: Officer) -> str:
+    return staff.render("help_sergeant" if officer.is_sergeant else "help_officer")
+
+
+# -- offers ----------------------------------------------------------------------------------
+
+
+def _answer(ctx: Context, command: Command) -> list[str]:
+    accept = command.word == "ACCEPT"
+    code = command.args[0].lstrip("#") if command.args else ""
+    if not code:
+        return [staff.render("reply_needs_code", command=command.word)]
+    answer = dispatch.answer_offer(ctx.session, ctx.rt, ctx.officer, code, accept=accept, now=ctx.now)
+    target = answer.dispatch
+    ref = target.ref if target else ""
+    if answer.outcome == "accepted":
+        ctx.echo("echo_accepted", target, ref=ref)
+        return [staff.render("reply_accepted", ref=ref, place=dispatch.place_of(ctx.rt, target))]
+    if answer.outcome == "declined":
+        ctx.echo("echo_declined", target, ref=ref)
+        return [staff.render("reply_declined", ref=ref)]
+    if answer.outcome == "wrong":
+        return [staff.render("reply_wrong_code")]
+    key = {
+        "taken": "reply_taken",
+        "closed": "reply_closed",
+        "expired": "reply_expired",
+        "used": "reply_used",
+        "already": "reply_already_yours",
+    }[answer.outcome]
+    return [staff.render(key, ref=ref)]
+
+
+# -- on the case -----------------------------------------------------------------------------
+
+
+def _my_ride(ctx: Context, words: list[str]) -> tuple[Dispatch | None, list[str], str | None]:
+    """Return the ride a command is about, the words left, or a reply saying what is missing."""
+    rides = dispatch.assigned_to(ctx.session, ctx.officer)
+    if words and _REF.match(words[0]):
+        named = [d for d in rides if d.ref == words[0].upper()]
+        if named:
+            return named[0], words[1:], None
+    if len(rides) == 1:
+        return rides[0], words, None
+    if not rides:
+        return None, words, staff.render("reply_no_ride")
+    refs = ", ".join(d.ref for d in rides)
+    return None, words, staff.render("reply_which_ref", refs=refs, example=f"ARRIVED {rides[0].ref}")
+
+
+def _arrived(ctx: Context, command: Command) -> list[str]:
+    ride, _, problem = _my_ride(ctx, command.args)
+    if ride is None:
+        return [problem]
+    dispatch.mark_arrived(ctx.session, ctx.rt, ride, ctx.officer, now=ctx.now)
+    ctx.echo("echo_arrived", ride, ref=ride.ref)
+    return [staff.render("reply_arrived", ref=ride.ref)]
+
+
+def _done(ctx: Context, command: Command) -> list[str]:
+    words = command.args
+    outcome = next((w.lower() for w in words if w.lower() in dispatch.OUTCOMES), None)
+    rest = [w for w in words if w.lower() != outcome]
+    if outcome is None:
+        outcome, rest = callbacks.read_outcome(words)
+    ride, _, problem = _my_ride(ctx, rest)
+    if ride is None:
+        return [problem if outcome else staff.render("reply_done_usage")]
+    # A call-back ends as a call does (reached, no answer, ...), a ride as a ride does.
+    if ride.kind == "callback" and outcome not in callbacks.OUTCOMES:
+        return [staff.render("reply_done_call_usage")]
+    if ride.kind != "callback" and outcome not in dispatch.OUTCOMES:
+        return [staff.render("reply_done_usage")]
+    text = staff.render("echo_done", officer=ctx.officer.name, time=ctx.when, ref=ride.ref, outcome=outcome)
+    dispatch.close(
+        ctx.session,
+        ctx.rt,
+        ride,
+        status="completed",
+        actor=dispatch.actor_of(ctx.officer),
+        outcome=outcome,
+        staff_text=text,
+        now=ctx.now,
+    )
+    return [staff.render("reply_done", ref=ride.ref, outcome=outcome.upper().replace("_", " "))]
+
+
+def _cancel(ctx: Context, command: Command) -> list[str]:
+    if not command.args:
+        return [staff.render("reply_cancel_usage")]
+    ref = command.args[0].upper()
+    target = dispatch.by_ref(ctx.session, ref)
+    if target is None or not target.is_open:
+        return [staff.render("reply_unknown_ref", ref=ref[:8])]
+    if not ctx.officer.is_sergeant and target.officer_id != ctx.officer.id:
+        return [staff.render("reply_not_yours", ref=target.ref)]
+    text = staff.render("echo_cancelled", officer=ctx.officer.name, time=ctx.when, ref=target.ref)
+    dispatch.close(
+        ctx.session,
+        ctx.rt,
+        target,
+        status="cancelled",
+        actor=dispatch.actor_of(ctx.officer),
+        staff_text=text,
+        now=ctx.now,
+    )
+    return [staff.render("reply_cancelled", ref=target.ref)]
+
+
+def _msg(ctx: Context, command: Command) -> list[str]:
+    rides = dispatch.assigned_to(ctx.session, ctx.officer)
+    first, _, after = command.rest.partition(" ")
+    named = [d for d in rides if _REF.match(first) and d.ref == first.upper() and after.strip()]
+    if named:
+        ride, text = named[0], after.strip()
+    else:
+        ride, _, problem = _my_ride(ctx, [])
+        if ride is None:
+            return [problem]
+        text = command.rest
+    text = " ".join(text.split())
+    if not text:
+        return [staff.render("reply_msg_empty")]
+    if len(text) > MSG_LIMIT:
+        return [staff.render("reply_msg_too_long", limit=MSG_LIMIT)]
+    if not dispatch.relay_to_participant(ctx.session, ctx.rt, ride, ctx.officer, text, now=ctx.now):
+        return [staff.render("reply_msg_no_consent", ref=ride.ref)]
+    ctx.echo("echo_msg", ride, ref=ride.ref)
+    return [staff.render("reply_msg_sent", ref=ride.ref)]
+
+
+def _call(ctx: Context, command: Command) -> list[str]:
+    named = dispatch.by_ref(ctx.session, command.args[0]) if command.args else None
+    if named is not None and named.kind == "callback" and named.is_open and ctx.officer.is_sergeant:
+        return _call_back(ctx, named)
+    ride, _, problem = _my_ride(ctx, command.args)
+    if ride is None:
+        return [problem]
+    if not dispatch.call_participant(ctx.session, ctx.rt, ride, ctx.officer, now=ctx.now):
+        return [staff.render("reply_call_no_consent", ref=ride.ref)]
+    ctx.echo("echo_call", ride, ref=ride.ref)
+    if ride.kind == "callback":
+        return [staff.render("reply_calling_back", ref=ride.ref, when=dispatch.when_of(ctx.rt, ride))]
+    return [staff.render("reply_calling", ref=ride.ref)]
+
+
+def _call_back(ctx: Context, request: Dispatch) -> list[str]:
+    """A sergeant's CALL <ref> for a call-back: ring them, then bridge to the participant."""
+    if not callbacks.call_back(ctx.session, ctx.rt, request, ctx.officer, now=ctx.now):
+        return [staff.render("reply_call_no_consent", ref=request.ref)]
+    ctx.echo("echo_call", request, ref=request.ref)
+    return [staff.render("reply_calling_back", ref=request.ref, when=dispatch.when_of(ctx.rt, request))]
+
+
+# -- duty ------------------------------------------------------------------------------------
+
+
+def _duty(ctx: Context, command: Command) -> list[str]:
+    on_duty = command.word == "ON"
+    if not on_duty:
+        dispatch.withdraw_offers_of(ctx.session, ctx.rt, ctx.officer, now=ctx.now)
+    if ctx.officer.on_duty != on_duty:
+        ctx.officer.on_duty = on_duty
+        ctx.session.add(ctx.officer)
+        ctx.echo("echo_duty", duty="on" if on_duty else "off")
+    return [staff.render("reply_on" if on_duty else "reply_off")]
+
+
+def _stopped(ctx: Context) -> list[str]:
+    """Staff texted STOP: Twilio now blocks texts to them, so they cannot get offers."""
+    dispatch.withdraw_offers_of(ctx.session, ctx.rt, ctx.officer, now=ctx.now)
+    ctx.officer.on_duty = False
+    ctx.session.add(ctx.officer)
+    text = staff.render("staff_stopped", time=ctx.when, officer=ctx.officer.name)
+    staff.alert_sergeants(ctx.session, ctx.rt, text, skip=ctx.officer.id)
+    log.info("officer %s texted an opt-out word; off duty", ctx.officer.id)
+    return []  # Twilio answers STOP itself
+
+
+def _help_command(ctx: Context, command: Command) -> list[str]:
+    return [_help(ctx.officer)]
+
+
+# -- sergeant --------------------------------------------------------------------------------
+
+
+def _open(ctx: Context, command: Command) -> list[str]:
+    items = []
+    for request in dispatch.open_requests(ctx.session):
+        who = _holder(ctx.session, request)
+        since = staff.local_time(request.created_at, ctx.rt.program.timezone)
+        items.append(
+            staff.render(
+                "open_item",
+                ref=request.ref,
+                kind=staff.kind(request.kind),
+                status=request.status,
+                holder=who,
+                since=since,
+            )
+        )
+    if not items:
+        return [staff.render("reply_open_none")]
+    return [staff.render("reply_open", items="; ".join(items))[:1500]]
+
+
+def _holder(session: Session, request: Dispatch) -> str:
+    """Return " (name)" for who has or is being offered a request, else ""."""
+    officer_id = request.officer_id
+    if officer_id is None:
+        officer_id = session.exec(
+            select(Offer.officer_id).where(Offer.dispatch_id == request.id, Offer.status == "open")
+        ).first()
+    officer = session.get(Officer, officer_id) if officer_id else None
+    return f" ({officer.name})" if officer else ""
+
+
+def _roster(ctx: Context, command: Command) -> list[str]:
+    people = [o for o in roster.everyone(ctx.session) if o.active]
+    on = ", ".join(o.name for o in people if o.on_duty) or "nobody"
+    off = ", ".join(o.name for o in people if not o.on_duty) or "nobody"
+    return [staff.render("reply_roster", on_duty=on, off_duty=off)[:1500]]
+
+
+def _assign(ctx: Context, command: Command) -> list[str]:
+    words = command.args
+    if len(words) < 2:
+        return [staff.render("reply_assign_usage")]
+    ref, name = words[0].upper(), " ".join(words[1:])
+    target = dispatch.by_ref(ctx.session, ref)
+    if target is None or not target.is_open:
+        return [staff.render("reply_unknown_ref", ref=ref[:8])]
+    found = roster.match(ctx.session, name)
+    if not found:
+        return [staff.render("reply_unknown_officer", name=name[:40])]
+    if len(found) > 1:
+        return [
+            staff.render("reply_ambiguous_officer", name=name[:40], names=", ".join(o.name for o in found))
+        ]
+    officer = found[0]
+    dispatch.assign(ctx.session, ctx.rt, target, officer, actor=dispatch.actor_of(ctx.officer), now=ctx.now)
+    text = staff.render(
+        "echo_assigned", ref=target.ref, sergeant=ctx.officer.name, officer=officer.name, time=ctx.when
+    )
+    staff.alert_sergeants(ctx.session, ctx.rt, text, dispatch=target, skip=ctx.officer.id)
+    return [staff.render("reply_assigned", ref=target.ref, officer=officer.name)]
+
+
+HANDLERS: dict[str, Callable[[Context, Command], list[str]]] = {
+    "ACCEPT": _answer,
+    "DECLINE": _answer,
+    "ARRIVED": _arrived,
+    "DONE": _done,
+    "CANCEL": _cancel,
+    "MSG": _msg,
+    "CALL": _call,
+    "ON": _duty,
+    "OFF": _duty,
+    "HELP": _help_command,
+    "INFO": _help_command,
+    "START": _help_command,
+    "UNSTOP": _help_command,
+    "OPEN": _open,
+    "ROSTER": _roster,
+    "ASSIGN": _assign,
+}
+SERGEANT_ONLY = frozenset({"OPEN", "ROSTER", "ASSIGN"})

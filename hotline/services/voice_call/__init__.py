@@ -1,0 +1,98 @@
+"""Voice calls: the intake flow one keypress (or spoken answer) at a time, one commit per step.
+
+One module per concern: script (what a call hears, and the answers that need no database),
+record (one commit per step; a Twilio retry hears the same words), dial (who a call rings),
+steps (the flow's questions, danger words, nobody answered, talk to someone now). One way
+only: steps imports dial and record, which import script. hotline/web/voice.py turns a Script
+into TwiML.
+
+May import hotline.plumbing, the other services, flows and models; never hotline.web.
+"""
+
+from hotline.services.voice_call.record import (
+    close,
+    take_leg,
+)
+from hotline.services.voice_call.script import (
+    BOTH,
+    CHAIN,
+    CONNECTED,
+    DEFAULT_LANGUAGE,
+    DESK,
+    DIAL,
+    ENTRY,
+    FINISHED,
+    LANGUAGE,
+    LANGUAGE_KEYS,
+    MISSES,
+    MODE,
+    QUESTION,
+    STEP,
+    WHISPER,
+    WHISPER_ANSWER,
+    WHISPER_SECONDS,
+    WHY,
+    Ask,
+    Call,
+    Connect,
+    Line,
+    Rang,
+    Script,
+    call_key,
+    desk_number,
+    entry,
+    goodbye,
+    path,
+    say,
+    throttled_call,
+    unavailable,
+    whisper,
+)
+from hotline.services.voice_call.steps import (
+    MODES,
+    answer,
+    choose_language,
+    dial_result,
+)
+
+__all__ = [
+    "Ask",
+    "BOTH",
+    "CHAIN",
+    "CONNECTED",
+    "Call",
+    "Connect",
+    "DEFAULT_LANGUAGE",
+    "DESK",
+    "DIAL",
+    "ENTRY",
+    "FINISHED",
+    "LANGUAGE",
+    "LANGUAGE_KEYS",
+    "Line",
+    "MISSES",
+    "MODE",
+    "MODES",
+    "QUESTION",
+    "Rang",
+    "STEP",
+    "Script",
+    "WHISPER",
+    "WHISPER_ANSWER",
+    "WHISPER_SECONDS",
+    "WHY",
+    "answer",
+    "call_key",
+    "choose_language",
+    "close",
+    "desk_number",
+    "dial_result",
+    "entry",
+    "goodbye",
+    "path",
+    "say",
+    "take_leg",
+    "throttled_call",
+    "unavailable",
+    "whisper",
+]

@@ -1,0 +1,36 @@
+"""The sergeant's board and the program staff's pages, under /dashboard.
+
+Roles: a sergeant dispatches (board, dispatch pages); an admin keeps the roster, the user
+accounts and the reports, and reads the audit log. Both see the conversation flow. Pages show
+only what dispatch needs: never a participant's number.
+
+One module per page family; blueprint.py holds the blueprint they all add their routes to.
+May import hotline.services and hotline.plumbing (never another web module but its own).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from hotline.services import report
+from hotline.web.dashboard import audit, board, flow_page, login, reports, roster_page, users  # noqa: F401
+from hotline.web.dashboard.blueprint import BOARD_POLL_SECONDS, bp, local_time, minutes_since
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard: secure session cookies, security headers and every page."""
+    secure = str(app.config["HOTLINE_PUBLIC_URL"]).startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="hotline_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
+    app.config.setdefault("HOTLINE_BOARD_POLL_SECONDS", BOARD_POLL_SECONDS)
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["minutes_since"] = minutes_since
+    report.install()
+    app.register_blueprint(bp)

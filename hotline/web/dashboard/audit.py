@@ -1,0 +1,52 @@
+"""The audit log of staff actions: written with each action, shown to admins."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlmodel import Session, col, select
+
+from hotline.plumbing.runtime import runtime
+from hotline.web.dashboard.blueprint import bp
+from hotline.web.dashboard.guard import requires
+from models import AuditEntry
+from models.clock import utcnow
+
+PAGE_SIZE = 100
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    *,
+    target: str | None = None,
+    detail: str | None = None,
+    address: str | None = None,
+) -> None:
+    """Add an entry to the audit log in the caller's transaction (ids and enums only)."""
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor=actor[:80],
+            action=action[:40],
+            target=target[:80] if target else None,
+            detail=detail[:200] if detail else None,
+            address=address[:64] if address else None,
+        )
+    )
+
+
+@bp.get("/audit")
+@requires("admin")
+def audit_log():
+    """Show the newest staff actions, a page at a time."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    with runtime().db.reading() as session:
+        entries = session.exec(
+            select(AuditEntry)
+            .order_by(col(AuditEntry.id).desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        ).all()
+    more = len(entries) > PAGE_SIZE
+    return render_template("dashboard/audit.html", entries=entries[:PAGE_SIZE], page=page, more=more)

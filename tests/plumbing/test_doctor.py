@@ -1,0 +1,118 @@
+"""`hotline doctor` names every problem of a deployment and how to fix it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from hotline import cli
+from hotline.plumbing import doctor, outbox, provisioning
+from hotline.plumbing.transport import NumberSettings
+from hotline.services import roster
+from models.clock import utcnow
+from tests.support import hotline_config
+
+
+class FakeTwilioApi:
+    """A Twilio account with one number, as the REST API would describe it."""
+
+    def __init__(self, number: NumberSettings | None, status: str = "active"):
+        self.number, self.status, self.updates = number, status, []
+
+    def account_status(self):
+        return self.status
+
+    def find_number(self, phone):
+        return self.number if self.number and self.number.phone_number == phone else None
+
+    def configure_number(self, sid, urls):
+        self.updates.append(dict(urls))
+        self.number = NumberSettings(**{**self.number.__dict__, **urls})
+
+
+def names(findings, ok):
+    return {f.name for f in findings if f.ok is ok}
+
+
+@pytest.fixture
+def api(rt, monkeypatch):
+    fake = FakeTwilioApi(NumberSettings(sid="PN" + "a" * 32, phone_number=rt.config["TWILIO_PHONE_NUMBER"]))
+    monkeypatch.setattr(provisioning, "twilio_api", lambda _rt: fake)
+    return fake
+
+
+def healthy(url):
+    return 200, json.dumps({"status": "ok"})
+
+
+def test_configure_is_idempotent(rt, api):
+    first = provisioning.configure(rt)
+    assert {c.setting for c in first} == set(provisioning.ROUTES)
+    assert provisioning.configure(rt) == []
+    assert len(api.updates) == 1
+
+
+def test_a_configured_deployment_only_lacks_what_needs_review(rt, api, monkeypatch):
+    provisioning.configure(rt)
+    rt.config["HOTLINE_TRANSPORT"] = "twilio"
+    from hotline.plumbing import migrations
+
+    monkeypatch.setattr(migrations, "current", migrations.head)
+    findings = doctor.examine(rt, get=healthy)
+    assert names(findings, False) == {"program file"}, [f.line() for f in findings if not f.ok]
+
+
+def test_each_broken_part_is_named(rt, api, monkeypatch):
+    api.status = "suspended"
+    with rt.db.unit_of_work() as session:
+        roster.add_officer(session, rt, name="Ofc. Chen", phone="+18165550101")
+        outbox.enqueue(
+            session,
+            rt,
+            to="+18165550101",
+            body="x",
+            audience="staff",
+            purpose="alert",
+            due_at=utcnow() - timedelta(hours=1),
+        )
+        session.commit()
+    findings = doctor.examine(rt, get=lambda url: (502, ""))
+    failed = names(findings, False)
+    assert {"twilio account", "twilio webhooks", "public url", "outbox", "transport", "migrations"} <= failed
+    assert all(f.fix for f in findings if not f.ok), "every problem says how to fix it"
+
+
+def test_unreadable_sealed_numbers_point_at_a_missing_key(rt, api):
+    with rt.db.unit_of_work() as session:
+        officer = roster.add_officer(session, rt, name="Ofc. Chen", phone="+18165550101")
+        officer.phone_sealed = "gAAAA-sealed-with-a-key-that-is-gone"
+        session.commit()
+    finding = next(f for f in doctor.examine(rt, get=healthy) if f.name == "encryption keys")
+    assert not finding.ok and "0 of 1" in finding.detail
+
+
+def test_plain_http_public_url_is_refused(rt, api):
+    rt.config["HOTLINE_PUBLIC_URL"] = "http://hotline.example.org"
+    finding = next(f for f in doctor.examine(rt, get=healthy) if f.name == "public url")
+    assert not finding.ok and "not HTTPS" in finding.detail
+
+
+def test_doctor_command_fails_naming_missing_settings(monkeypatch, tmp_path):
+    for name in ("HOTLINE_SECRET_KEY", "TWILIO_AUTH_TOKEN", "HOTLINE_PUBLIC_URL", "HOTLINE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["doctor"])
+    assert result.exit_code == 1
+    assert "FAIL settings" in result.output and "HOTLINE_SECRET_KEY" in result.output
+
+
+def test_doctor_command_exit_code_follows_the_findings(empty_database_url, monkeypatch, tmp_path):
+    for name, value in hotline_config(empty_database_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["doctor"])
+    assert result.exit_code == 1
+    assert "FAIL migrations" in result.output and "hotline db upgrade" in result.output

@@ -1,0 +1,123 @@
+"""`hotline users add`, and the account rules it shares with the admin page."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import select
+
+from hotline import cli, create_app
+from hotline.plumbing.runtime import runtime
+from hotline.web.dashboard import accounts
+from models import AuditEntry, DashboardUser
+from models.clock import utcnow
+from tests.dashboard_support import PASSWORD
+from tests.support import hotline_config
+
+
+@pytest.fixture
+def env(empty_database_url, tmp_path, monkeypatch):
+    for name, value in hotline_config(empty_database_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    app = create_app()
+    runtime(app).db.create_all()
+    runtime(app).db.dispose()
+    return app
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
+
+
+def stored_users(app) -> list[DashboardUser]:
+    rt = runtime(app)
+    try:
+        with rt.db.reading() as session:
+            return list(session.exec(select(DashboardUser)).all())
+    finally:
+        rt.db.dispose()
+
+
+def test_users_add_reads_the_password_from_stdin_and_stores_only_a_hash(env):
+    result = run(
+        "users",
+        "add",
+        "--username",
+        "Rivera",
+        "--role",
+        "sergeant",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    [user] = stored_users(env)
+    assert user.username == "rivera" and user.role == "sergeant"
+    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+    rt = runtime(env)
+    with rt.db.reading() as session:
+        entry = session.exec(select(AuditEntry)).one()
+    rt.db.dispose()
+    assert (entry.actor, entry.action, entry.target) == ("cli", "user.add", "user:rivera")
+
+
+def test_users_add_asks_twice_for_the_password(env):
+    result = run("users", "add", "--username", "adams", "--role", "admin", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert [u.role for u in stored_users(env)] == ["admin"]
+
+
+@pytest.mark.parametrize(
+    "args, password, message",
+    [
+        (["--username", "kim", "--role", "sergeant"], "short", "at least 12"),
+        (["--username", "k i m", "--role", "sergeant"], PASSWORD, "username"),
+        (["--username", "kim", "--role", "chief"], PASSWORD, "chief"),
+    ],
+)
+def test_users_add_refuses_bad_input(env, args, password, message):
+    result = run("users", "add", *args, "--password-stdin", input=password + "\n")
+    assert result.exit_code != 0 and message in result.output
+    assert stored_users(env) == []
+
+
+def test_users_add_refuses_a_second_account_with_the_same_name(env):
+    run("users", "add", "--username", "kim", "--role", "sergeant", "--password-stdin", input=PASSWORD + "\n")
+    again = run(
+        "users", "add", "--username", "KIM", "--role", "admin", "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert again.exit_code != 0 and "already" in again.output
+
+
+def test_lockout_ends_by_itself_after_its_time(rt):
+    with rt.db.unit_of_work() as session:
+        accounts.add_user(session, username="kim", role="sergeant", password=PASSWORD)
+        session.commit()
+    start = utcnow()
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        with rt.db.unit_of_work() as session:
+            outcome = accounts.authenticate(session, "kim", "nope nope nope", now=start).outcome
+            session.commit()
+    assert outcome == "locked"
+    with rt.db.unit_of_work() as session:
+        assert (
+            accounts.authenticate(session, "kim", PASSWORD, now=start + accounts.LOCKOUT / 2).outcome
+            == "locked"
+        )
+        assert accounts.authenticate(session, "kim", PASSWORD, now=start + accounts.LOCKOUT * 1.01).ok
+
+
+def test_a_password_hashed_with_old_parameters_is_rehashed_at_sign_in(rt):
+    from argon2 import PasswordHasher
+
+    with rt.db.unit_of_work() as session:
+        user = accounts.add_user(session, username="kim", role="sergeant", password=PASSWORD)
+        user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
+        session.commit()
+    with rt.db.unit_of_work() as session:
+        assert accounts.authenticate(session, "kim", PASSWORD).ok
+        session.commit()
+    with rt.db.reading() as session:
+        stored = session.exec(select(DashboardUser)).one().password_hash
+    assert not accounts.hasher().check_needs_rehash(stored)
