@@ -27,7 +27,41 @@ NEG_EN = (
     r"(?:not|isnt|aint|wont|cant|cannot|couldnt|wouldnt|doesnt|didnt|dont|wasnt|hasnt|havent"
     r"|no|never|stopped|stop|quit|barely|hardly|unable to|no longer|trouble|hard to)"
 )
-SELF = r"(?:myself|my self|mself|meself|myslef|mysef)"
+SELF = r"(?:myself|my self|mself|meself|myslef|mysef|himself|herself|themselves|themself|urself)"
+PERSON_EN = (
+    r"(?:he|she|they|bro|him|her|friend|son|daughter|brother|sister|boyfriend|girlfriend|bf|gf|husband"
+    r"|wife|baby|dude|guy|man|mom|dad|cousin|buddy|homie|roommate|kid|someone|somebody|girl|boy)"
+)
+# Words between a wish and its end, not across "before" or "if" ("want to get clean before i die").
+WISH_GAP = r"(?: (?!before|if|or|when|because|without|from|dont|not)[a-z0-9]+){0,6}"
+# The body in trouble after a collapse or a dose: "dropped and is shaking", "took something and is
+# twitching".
+SIGNS_EN = (
+    r"(?:shaking|shakin|twitching|jerking|convulsing|seizing|spasming|stiff|rigid|limp|pale|grey|gray|blue"
+    r"|purple|cold|clammy|foaming|gurgling|choking|not moving|not breathing|unresponsive|out cold|passed out"
+    r"|eyes rolled|eyes rolling|turning colou?rs|wont wake|cant wake|not waking|wont respond|not responding)"
+)
+# A person going down: "just dropped", "went down after a line", "hit the floor".
+DOWN_EN = (
+    r"(?:dropped|just dropped|went down|gone down|hit the (?:floor|ground|deck)|fell (?:down|over|out)"
+    r"|keeled over|fell to the (?:floor|ground)|collapsed|is down)"
+)
+# Ordinary sayings that only sound like danger: removed before the patterns run, so "my phone is
+# dying" or "me muero de hambre" raise nothing and "my phone is dying and he isnt breathing" still does.
+IDIOMS = (
+    r"(?:phone|phones|battery|batterys|batteries|cell|charger|car|laptop|tablet|ipad|iphone|signal)"
+    r"(?: is| s| was| just| about to| gonna| going to| bout to| finna| almost| already){0,3}"
+    r" (?:dying|die|died|dead|going dead)",
+    r"(?:dying|dieing|died|dead|die)(?: of| from)? (?:boredom|laughter|laughing|hunger|thirst|embarrassment"
+    r"|curiosity|cringe|lol|lmao|haha)",
+    r"(?:dead|deathly) (?:tired|serious|broke|ass|sure)|killing (?:time|it)|kill (?:for|time)"
+    r"|to die for|dying to(?! (?:be|not))",
+    r"(?:me|se|te|nos) (?:estoy |esta |estas |estamos )?(?:muero|muere|mueres|morimos|muriendo)"
+    r" de (?:hambre|sueno|risa|la risa|frio|calor|ganas|verguenza|miedo|aburrimiento|sed|envidia|amor"
+    r"|cansancio|nervios|curiosidad|celos|los nervios)",
+    r"mat(?:ar|ando|o|e|amos) (?:el )?(?:tiempo|rato)",
+    r"(?:im|i am|i m|am) (?:not|no longer) (?:feeling )?suicidal(?= (?:just|im|i am|anymore|though)|$)",
+)
 
 # kind -> language -> concept patterns. Crisis is read first; see `read_danger` for both at once.
 PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -52,9 +86,11 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"end (?:it|it all|everything|things)(?! with| between| here)",
             r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan"
             r"|planning"
-            r"|trying|tryna|try|wish|wished|rather|deserve)(?: to)?(?: [a-z0-9]+){0,3}"
-            r" (?:die|dye(?! (?:my|it|the|hair|her|his|them))|dead|not be alive|not exist|not wake up"
-            r"|disappear forever)",
+            r"|trying|tryna|try|wish|wished|rather|deserve|hope|hoping|about)(?: to)?"
+            + WISH_GAP
+            + r" (?:die|dye(?! (?:my|it|the|hair|her|his|them))|dead|not be alive|not exist|not wake up"
+            r"|never wake up|sleep forever|disappear forever|be gone forever|end it all|end my life"
+            r"|stop existing)",
             r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
             r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
             r"(?:dont|do not|no longer|not|dnt|doesnt)(?: think i| feel like i)? (?:want|wanna|wish"
@@ -75,17 +111,56 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"tired of (?:living|life|being alive)|done with (?:life|living)|give up on life",
             r"want (?:it|it all|everything|this|the pain) (?:all )?to (?:end|stop|be over)",
             r"(?:od|odd|overdos[a-z]*) on purpose|wish i (?:was|were|wasnt) (?:dead|never born|gone)",
+            r"wish i (?:wasnt|werent|was not|were not|didnt|did not|hadnt|had not|couldnt)(?: [a-z]+){0,2}"
+            r" (?:alive|born|here|exist|wake up|been born|live)"
+            r"|wish i (?:was|were|could|would|had|never|could just)(?: [a-z]+){0,2} (?:dead|gone|die|died"
+            r"|disappear|never (?:been )?born|never wake up|sleep forever|stop existing|not exist)",
+            r"sleep forever|(?:never|not) wake up again|sleep and (?:never|not) wake up",
+            r"(?:im|i am|so|just|totally|really|am) done with (?:everything|it all|all of (?:it|this)"
+            r"|this life|this world|life|living|being alive|being here|existing)",
+            r"hate (?:being alive|living|existing|waking up)",
+            r"(?:no|dont see a|dont see any|cant see a|cant see any|cant find a|there is no|theres no|isnt a"
+            r"|aint no) way out",
+            r"(?:not|wont|never|aint) (?:going to |gonna |gunna )?be (?:around|here|alive)(?: [a-z]+){0,2}"
+            r" (?:longer|tomorrow|anymore|for long|by morning|after tonight)",
+            r"(?:goodbye|bye|farewell) (?:everyone|everybody|forever|world|cruel world|for good)"
+            r"|(?:this is|its|this will be) my (?:last|final) (?:text|message|night|goodbye|day)"
+            r"|(?:final|last) goodbye",
+            r"noose|(?:rope|gun|pistol|razor|blade|knife)(?: [a-z]+){0,3} (?:ready|loaded|around my neck"
+            r"|to my head|tied)",
+            r"(?:take|taking|swallow|swallowing) (?:them|it|all of them|all my pills|all my meds"
+            r"|all the pills|every pill)(?: [a-z]+){0,2} (?:all )?at once",
+            r"(?:going to|gonna|gunna|will|ill|want to|wanna|about to|bout to|finna|plan to|planning to"
+            r"|ready to) (?:just )?(?:take|swallow|down|eat|pop) (?:all|every|the whole|a whole|all of)"
+            r"(?: [a-z]+){0,2} (?:pills|meds|bottle|pill|medication|xanax|oxys?|percs?)"
+            r"(?! (?:to|in|back|down) (?:the|you|a|station|police|officer|cops|pharmacy)(?![a-z]))",
+            rf"(?:end|ending|take|taking|took) (?:his|her|their) (?:own )?life|{PERSON_EN}"
+            r" (?:is |s )?(?:talking|talks|talked|saying|says|said|texting|texted|posting|posted)"
+            r" (?:about |bout )?(?:killing|ending|suicide|dying|wanting to die|not wanting to live)",
         ),
         "es": (
             r"suicid[a-z]*|autolesion[a-z]*",
             r"matarme|matarm|me mato|me matare|me matar|matandome",
-            r"me (?:voy|vo|boy|quiero|kiero|kero|gustaria|quisiera|pienso|dan ganas de|ganas de)"
+            r"(?:me|se|te) (?:voy|vo|boy|va|vas|van|quiero|kiero|kero|quiere|quieres|quieren|gustaria"
+            r"|quisiera|pienso|piensa|dan ganas de|da ganas de|ganas de)"
             r"(?: a)? (?:matar|suicidar|morir|quitar la vida)",
+            r"matarse|suicidarse|quitarse la vida|se (?:mato|suicido|quito la vida)",
             r"quitarme la vida|quitar(?:me)? mi vida|(?:acabar|terminar|ponerle fin|poner fin)"
             r"(?: con| a)? (?:mi vida|con todo|todo esto|mi existencia)",
-            r"(?:quiero|quisiera|kiero|queria|deseo|prefiero|ganas de|me quiero|me voy a|pienso en"
-            r"|pensando en)"
-            r"(?: [a-z]+){0,2} (?:morir[a-z]*|muert[a-z]*|desaparecer para siempre)",
+            r"(?:quiero|quisiera|kiero|queria|deseo|prefiero|ganas de|me quiero|me voy a|voy a|pienso en"
+            r"|pensando en|pienso|ojala)"
+            r"(?: (?!antes|si|cuando|porque|sin)[a-z]+){0,6} (?:morir[a-z]*|muert[a-z]*|matarme"
+            r"|(?:irme|ir|desaparecer|dormir|dormirme|descansar|dejar de existir) para siempre)",
+            r"(?:dormir|dormirme|descansar|desaparecer|irme) para siempre",
+            r"para (?:morir(?:me)?|matarme|no despertar|ya no despertar|acabar con todo|quitarme la vida)",
+            r"(?:quiero|quisiera|ojala|ganas de|prefiero|preferiria|deseo|me gustaria|solo quiero)"
+            r"(?: [a-z]+){0,4} no (?:despertar|despertarme|volver a despertar|existir|haber nacido"
+            r"|estar viv[oa]|vivir|amanecer|seguir aqui)"
+            r"|no volver a despertar|no despertar nunca|nunca despertar|no despertar jamas",
+            r"si (?:me muero|me muriera|muero|muriera|me mato|me matara|desapareciera|ya no estuviera"
+            r"|no estuviera)",
+            r"(?:ojala|quisiera|desearia|mejor)(?: [a-z]+){0,2} (?:no )?(?:hubiera|haber|hubiese) nacido"
+            r"|no (?:hubiera|hubiese|debi haber|debia haber) nacido",
             r"ojala (?:me muera|estuviera muert[a-z]*|no despertar)",
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
             r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar|estar viv[oa])",
@@ -147,6 +222,23 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?! (?:the|my|a|an|your|our|his|her|get|see|pick|meet|me|you|us|here|there|work|school))",
             r"(?:tried|trying|try|tryin) (?:to )?wake (?:him|her|them|my [a-z]+)",
             r"breathing (?:is )?(?:weird|funny|slow|slowly|shallow|strange|bad|wrong)",
+            r"breath(?:ing|in|es|s)?(?: [a-z]+){0,3} (?:once every|every few|every couple|every other"
+            r"|really slow|so slow|very slow|slow and|shallow|irregular)",
+            rf"{DOWN_EN}(?: [a-z]+){{0,4}} {SIGNS_EN}|{PERSON_EN} (?:just |suddenly |then |has |s )?"
+            r"(?:dropped|went down|hit the floor|hit the ground|keeled over|fell over)"
+            r"(?! (?:me|us|him|her|them|it|off|by|my|the|a|an|out of|to|in|at|on|some|his|their|your"
+            r"|for)(?![a-z]))",
+            r"(?:took|did|used|smoked|snorted|hit|had|drank|ate|popped|shot|sniffed|railed|tried|dabbed)"
+            rf"(?: [a-z0-9]+){{0,4}} (?:and|now|then|after|n)(?: [a-z]+){{0,3}} {SIGNS_EN}",
+            r"eyes (?:are |were |just |r )?(?:rolled|rolling|rolls|roll|rollin) (?:back|up|in)",
+            r"(?:turning|turned|changing|changed) colou?rs?"
+            r"|(?:turning|gone|went|going|looks) (?:white|pale|ashy)",
+            r"(?:pale|cold|clammy|stiff|rigid|ice cold|freezing)(?: and| but| n)(?: is| hes| shes| really"
+            r"| so| very| all)? (?:cold|clammy|blue|stiff|pale|not moving|not breathing|wont wake|limp|grey"
+            r"|gray|purple|sweaty|wont answer|not answering|not responding|not blinking)",
+            r"(?:not|isnt|wont|stopped|aint) blinking|(?:stiff|rigid) as a board|cold to the touch",
+            r"nodd?(?:ing|in|ed)(?: [a-z]+){0,3} (?:and|but|n) (?:wont|cant|not|isnt|doesnt|aint)"
+            r"|nodding (?:hard|bad|heavy|real hard|really hard|real bad)|(?:wont|cant|not) come out of it",
         ),
         "es": (
             r"sobredosis|sobre dosis|sobredosi[a-z]*|sobredos[a-z]*",
@@ -162,9 +254,28 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|se va a morir|se nos muere",
             r"(?:se puso|se esta poniendo|se volvio|se ve|esta|estan|labios|cara|piel)(?: [a-z]+){0,2}"
             r" (?:morad[a-z]*|azul[a-z]*|gris)",
-            r"uso demasiad[a-z]*|(?:tomo|tome|se tomo|me tome|consumio|se metio|me meti|se inyecto|trago"
-            r"|fumo|tomaron|ingirio)"
-            r"(?: [a-z]+){0,3} (?:demasiad[a-z]*|muchas|muchos|un monton|todas|toda la|todo el)",
+            r"uso demasiad[a-z]*|(?:tomo|tome|se tomo|me tome|consumio|consumi|se metio|me meti|se inyecto"
+            r"|me inyecte|trago|trague|fumo|fume|bebio|bebi|tomaron|ingirio|use|me puse|se puso|metio|meti)"
+            r"(?: [a-z]+){0,3} (?:demasiad[a-z]*|mucho|mucha|muchas|muchos|un monton|todas|toda la|todo el"
+            r"|de mas|bastante)"
+            r"(?! (?:tiempo|rato|trabajo|esfuerzo|agua|cafe|dinero|gusto|frio|calor)(?![a-z]))",
+            r"(?:se|me|te)(?: le| me| te| les)? pas(?:o|e|aste|amos|aron) (?:de|con)(?: la| las| el| los| su"
+            r"| mi| sus| mis)? (?:dosis|droga|drogas|pastillas|cantidad|fentanilo|fenta|heroina|cristal|coca"
+            r"|perico)|se (?:le|me|te|nos|les) (?:paso|fue) la mano|(?:me|se) excedi[a-z]*(?: con| de)",
+            r"(?:se le|se me|le|me|nos) (?:fue|va|esta yendo|esta faltando|falta|acaba|acabo|corto|corta)"
+            r" el aire|(?:le|me) falta (?:el )?aire|(?:no|ya no) (?:le|me) (?:entra|llega) (?:el )?aire"
+            r"|sin aire|no (?:puede|podia|pude|puedo) (?:agarrar|tomar|jalar|respirar) aire",
+            r"se (?:desplom|derrumb)[a-z]*|cayo (?:redondo|desmayad[oa])"
+            r"|(?:se cayo|se fue al piso|se fue al suelo|cayo al piso|cayo al suelo)(?: [a-z]+){0,4}"
+            r" (?:temblando|tiembla|sacudiendo|se sacude"
+            r"|convulsion[a-z]*|no se mueve|no respira|no responde|no reacciona|no despierta|morad[oa]"
+            r"|palid[oa]|ties[oa]|rigid[oa]|espuma)",
+            r"ojos en blanco|se le (?:voltearon|fueron|pusieron) los ojos|(?:temblando|tiembla|sacudiendose)"
+            r"(?: [a-z]+){0,3} (?:y|con) (?:los ojos|espuma|no se mueve|no responde|no reacciona)",
+            r"se (?:quedo|puso|esta poniendo|ve|siente|esta quedando)(?: muy| bien| todo| toda)?"
+            r" (?:tieso|tiesa|rigid[oa]|palid[oa]|blanc[oa]|helad[oa]|morad[oa]|gris|azul)"
+            r"|(?:tieso|tiesa|rigid[oa]|palid[oa]|fri[oa]|helad[oa]) y (?:fri[oa]|helad[oa]|palid[oa]|tieso"
+            r"|tiesa|morad[oa])|(?:tieso|tiesa|rigid[oa]|palid[oa]|helad[oa]|morad[oa]) y no",
             r"se (?:le )?paso (?:de|con) (?:la dosis|la droga|las drogas|las pastillas)|se le paso la mano",
             r"naloxona|narcan",
             r"(?:tomo|tome|se tomo|me tome|trago|se trago) (?:un|el|una|todo el|toda la) (?:frasco|bote"
@@ -176,6 +287,19 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
 }
+
+# A wish not to wake up is suicidal words, not someone who will not wake: the wished end (the
+# group) is taken out before the emergency patterns run ("i want to sleep and never wake up",
+# "quisiera no despertar", "nadie me extrañaría si me muero"); an overdose beside it still counts.
+WISHES = (
+    r"(?:want|wanna|wants|wish|wished|hope|hoping|rather|ready|going|gonna|just|trying|tryna|pray|praying)"
+    rf"(?: to)?{WISH_GAP} ((?:never|not|dont|wont) (?:ever )?wake up(?: again)?)",
+    r"sleep and ((?:never|not) wake up)",
+    r"(?:quiero|quisiera|ojala|ganas de|prefiero|preferiria|deseo|me gustaria|solo quiero)(?: [a-z]+){0,4}"
+    r" (no (?:despertar|despertarme|volver a despertar|amanecer))",
+    r"si (me muero|me muriera)",
+    r"(?:thinking|thought|thoughts|think|dreaming) (?:about|of|bout)(?: [a-z]+){0,2} (dying|death)",
+)
 
 # Words whose misspellings are corrected before matching, and the words they stand for.
 FUZZY_TARGETS = (
@@ -271,6 +395,8 @@ _COMPILED = {
     for kind, languages in PATTERNS.items()
 }
 _TARGETS = frozenset(FUZZY_TARGETS)
+_IDIOMS = re.compile(_BOUND.format("(?:" + "|".join(f"(?:{p})" for p in IDIOMS) + ")"))
+_WISHES = re.compile(_BOUND.format("(?:" + "|".join(f"(?:{p})" for p in WISHES) + ")"))
 
 
 @lru_cache(maxsize=4096)
@@ -293,6 +419,23 @@ def canonical(folded: str) -> str:
     return " ".join(correct(ALIASES.get(word) or squeeze(word)) for word in folded.split())
 
 
+def _without_wishes(text: str) -> str:
+    """Return a text with the wished end of each wish not to wake up taken out."""
+
+    def cut(match: re.Match) -> str:
+        end = next(i for i in range(1, len(match.groups()) + 1) if match.group(i) is not None)
+        start, stop = match.start(end) - match.start(), match.end(end) - match.start()
+        return match.group()[:start] + "." + match.group()[stop:]
+
+    return _WISHES.sub(cut, text)
+
+
+def screened(folded: str) -> str:
+    """Return a normalised text read for danger: typos fixed, ordinary sayings taken out."""
+    text = canonical(folded)
+    return _IDIOMS.sub(".", text) if _IDIOMS.search(text) else text
+
+
 def read_danger(folded: str) -> tuple[str | None, str | None, bool]:
     """Return the danger in a normalised text, the language its words are in, and whether both.
 
@@ -302,10 +445,11 @@ def read_danger(folded: str) -> tuple[str | None, str | None, bool]:
     """
     if not folded:
         return None, None, False
-    text = canonical(folded)
+    text = screened(folded)
     found: dict[str, str | None] = {}
     for kind, languages in _COMPILED.items():
-        hits = [language for language, pattern in languages.items() if pattern.search(text)]
+        seen = _without_wishes(text) if kind == "emergency" else text
+        hits = [language for language, pattern in languages.items() if pattern.search(seen)]
         if hits:
             found[kind] = "es" if hits == ["es"] else None  # "od", "narcan": any language
     if "emergency" in found:
@@ -317,5 +461,5 @@ def read_danger(folded: str) -> tuple[str | None, str | None, bool]:
 
 def is_crisis(folded: str) -> bool:
     """Tell whether a normalised text holds suicidal words."""
-    text = canonical(folded)
+    text = screened(folded)
     return any(pattern.search(text) for pattern in _COMPILED["crisis"].values())
