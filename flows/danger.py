@@ -39,7 +39,9 @@ WISH_GAP = r"(?: (?!before|if|or|when|because|without|from|dont|not)[a-z0-9]+){0
 SIGNS_EN = (
     r"(?:shaking|shakin|twitching|jerking|convulsing|seizing|spasming|stiff|rigid|limp|pale|grey|gray|blue"
     r"|purple|cold|clammy|foaming|gurgling|choking|not moving|not breathing|unresponsive|out cold|passed out"
-    r"|eyes rolled|eyes rolling|turning colou?rs|wont wake|cant wake|not waking|wont respond|not responding)"
+    r"|eyes rolled|eyes rolling|turning colou?rs|wont wake|cant wake|not waking|wont respond|not responding"
+    r"|wont answer|not answering|wont talk|acting (?:weird|strange|funny|off)|sleepy|drowsy|cant stay awake"
+    r"|slurring|confused|throwing up|puking|vomiting)"
 )
 # A person going down: "just dropped", "went down after a line", "hit the floor".
 DOWN_EN = (
@@ -60,6 +62,8 @@ IDIOMS = (
     r" de (?:hambre|sueno|risa|la risa|frio|calor|ganas|verguenza|miedo|aburrimiento|sed|envidia|amor"
     r"|cansancio|nervios|curiosidad|celos|los nervios)",
     r"mat(?:ar|ando|o|e|amos) (?:el )?(?:tiempo|rato)",
+    r"(?:celular|cel|telefono|bateria|pila|carro|laptop|compu)(?: se| ya| esta| va a| se va a| se esta){0,3}"
+    r" (?:muriendo|murio|muerto|muerta|morir|muere|descargando)",
     r"(?:im|i am|i m|am) (?:not|no longer) (?:feeling )?suicidal(?= (?:just|im|i am|anymore|though)|$)",
 )
 
@@ -83,7 +87,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             rf"|shoot|shooting|off|offing|drown|drowning|poison|poisoning|stab|starve) {SELF}",
             r"self harm[a-z]*|selfharm[a-z]*|self injur[a-z]*",
             r"(?:end|ending|take|taking|end to|finish|finishing) (?:my|my own) life",
-            r"end (?:it|it all|everything|things)(?! with| between| here)",
+            r"(?:end|ending|endin) (?:it|it all|everything|things)(?! with| between| here)",
             r"(?<!dont )(?<!not )(?<!never )(?:want|wanna|wants|wanted|going|gonna|gunna|gon|ready|plan"
             r"|planning"
             r"|trying|tryna|try|wish|wished|rather|deserve|hope|hoping|about)(?: to)?"
@@ -131,12 +135,27 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:take|taking|swallow|swallowing) (?:them|it|all of them|all my pills|all my meds"
             r"|all the pills|every pill)(?: [a-z]+){0,2} (?:all )?at once",
             r"(?:going to|gonna|gunna|will|ill|want to|wanna|about to|bout to|finna|plan to|planning to"
-            r"|ready to) (?:just )?(?:take|swallow|down|eat|pop) (?:all|every|the whole|a whole|all of)"
+            r"|ready to|thinking about|thinking of|think about|thought about|feel like)"
+            r" (?:just )?(?:take|taking|swallow|swallowing|down|downing|eat|pop|popping)"
+            r" (?:all|every|the whole|a whole|all of)"
             r"(?: [a-z]+){0,2} (?:pills|meds|bottle|pill|medication|xanax|oxys?|percs?)"
             r"(?! (?:to|in|back|down) (?:the|you|a|station|police|officer|cops|pharmacy)(?![a-z]))",
             rf"(?:end|ending|take|taking|took) (?:his|her|their) (?:own )?life|{PERSON_EN}"
             r" (?:is |s )?(?:talking|talks|talked|saying|says|said|texting|texted|posting|posted)"
             r" (?:about |bout )?(?:killing|ending|suicide|dying|wanting to die|not wanting to live)",
+            r"if i (?:die|died|dont wake up|never wake up|od|odd|overdose)(?: [a-z]+){0,2} (?:so be it"
+            r"|whatever"
+            r"|who cares|oh well|idc|i dont care|fine|good|its fine)",
+            r"goodbye (?:letter|letters|note|notes|text|texts|message|messages|video)|suicide note"
+            r"|(?:wrote|writing|left|leaving) (?:a |my )?(?:last )?(?:note|letter)s? (?:for|to) (?:my"
+            r"|everyone"
+            r"|everybody|when)",
+            rf"(?:use|using|used|turn|turning|point|pointing) (?:it|this|that|the gun|a gun|the knife|them)"
+            rf" on {SELF}",
+            r"(?:nobody|no one|noone|nobody ever|no body) (?:would|will|gonna|is going to|is gonna|even)"
+            r" (?:miss|care about|notice|mourn|care)(?: me| if)?",
+            r"(?:want|wanna|wants|wish i could|just want|need) (?:to )?disappear(?! (?:for a|for the"
+            r"|for an))",
         ),
         "es": (
             r"suicid[a-z]*|autolesion[a-z]*",
@@ -165,6 +184,12 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
             r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar|estar viv[oa])",
             r"ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas",
+            r"nadie (?:me )?(?:va a |iba a |)(?:extranar|extranaria|extrana|echaria de menos|echar de menos"
+            r"|notaria|notar)",
+            r"(?:no|ya no|nada)(?: le)? (?:encuentro|veo|tiene|tengo|tienen) (?:ningun |nada de )?sentido"
+            r"|(?:la vida|mi vida|vivir) no tiene sentido|sin sentido (?:la vida|vivir|seguir)",
+            r"(?:quiero|quisiera|ganas de|me gustaria|solo quiero|deseo) desaparecer",
+            r"mejor (?:estaria |estar |seria estar )?muert[oa]s?",
             r"mejor (?:me muero|morirme|me mato|estar muert[oa])",
             r"(?:cansad[oa]|harto|harta|me canse|me cansé) de (?:vivir|la vida|estar vivo|estar viva)",
             r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
@@ -223,13 +248,25 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:tried|trying|try|tryin) (?:to )?wake (?:him|her|them|my [a-z]+)",
             r"breathing (?:is )?(?:weird|funny|slow|slowly|shallow|strange|bad|wrong)",
             r"breath(?:ing|in|es|s)?(?: [a-z]+){0,3} (?:once every|every few|every couple|every other"
-            r"|really slow|so slow|very slow|slow and|shallow|irregular)",
+            r"|really slow|so slow|very slow|slow and|shallow|irregular|slow|slowly|rattly|raspy)",
+            r"(?:heart|heartbeat|heart beat|pulse)(?: [a-z]+){0,3} (?:slow|slowly|weak|faint|racing|pounding"
+            r"|irregular|skipping|out of my chest|so fast|really fast|super fast)",
+            r"(?:got|been|was|is|hes|shes|just got|getting) (?:shot|stabbed)|bleeding (?:a lot|bad|badly|out"
+            r"|everywhere|heavily|so much|wont stop|alot)|(?:throwing up|puking|vomiting|coughing up"
+            r"|spitting up)"
+            r" blood|(?:wont|doesnt|cant) stop bleeding|losing (?:a lot of )?blood",
+            r"(?:baby|toddler|kid|kids|child|little one|son|daughter|grandson|granddaughter|niece|nephew)"
+            r" (?:ate|swallowed|got into|drank|chewed)(?: [a-z]+){0,4} (?:pill|pills|meds|medicine|drugs"
+            r"|fent[a-z]*|gummy|gummies|edible|edibles|stash|bag|purse|powder|something)",
+            r"(?:took|swallowed|popped|ate|had|did|taken)(?: like| about| around| maybe| over)?"
+            r" (?:[5-9]|[1-9][0-9]|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)"
+            r" (?:pills|bars|xans|percs|perc 30s|perc|oxys|blues|tabs|tablets|of them|of those|of em)",
             rf"{DOWN_EN}(?: [a-z]+){{0,4}} {SIGNS_EN}|{PERSON_EN} (?:just |suddenly |then |has |s )?"
             r"(?:dropped|went down|hit the floor|hit the ground|keeled over|fell over)"
             r"(?! (?:me|us|him|her|them|it|off|by|my|the|a|an|out of|to|in|at|on|some|his|their|your"
             r"|for)(?![a-z]))",
             r"(?:took|did|used|smoked|snorted|hit|had|drank|ate|popped|shot|sniffed|railed|tried|dabbed)"
-            rf"(?: [a-z0-9]+){{0,4}} (?:and|now|then|after|n)(?: [a-z]+){{0,3}} {SIGNS_EN}",
+            rf"(?: [a-z0-9]+){{0,6}} (?:and|now|then|after|n)(?: [a-z]+){{0,3}} {SIGNS_EN}",
             r"eyes (?:are |were |just |r )?(?:rolled|rolling|rolls|roll|rollin) (?:back|up|in)",
             r"(?:turning|turned|changing|changed) colou?rs?"
             r"|(?:turning|gone|went|going|looks) (?:white|pale|ashy)",
@@ -263,13 +300,24 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"| mi| sus| mis)? (?:dosis|droga|drogas|pastillas|cantidad|fentanilo|fenta|heroina|cristal|coca"
             r"|perico)|se (?:le|me|te|nos|les) (?:paso|fue) la mano|(?:me|se) excedi[a-z]*(?: con| de)",
             r"(?:se le|se me|le|me|nos) (?:fue|va|esta yendo|esta faltando|falta|acaba|acabo|corto|corta)"
-            r" el aire|(?:le|me) falta (?:el )?aire|(?:no|ya no) (?:le|me) (?:entra|llega) (?:el )?aire"
+            r" (?:el aire|la respiracion)|se (?:le|me) (?:esta yendo|fue|va) el color|(?:cambiando|cambio"
+            r"|cambia)"
+            r" de color|se (?:esta poniendo|puso) de colores|(?:le|me) falta (?:el )?aire|(?:no"
+            r"|ya no) (?:le|me) (?:entra|llega) (?:el )?aire"
             r"|sin aire|no (?:puede|podia|pude|puedo) (?:agarrar|tomar|jalar|respirar) aire",
             r"se (?:desplom|derrumb)[a-z]*|cayo (?:redondo|desmayad[oa])"
             r"|(?:se cayo|se fue al piso|se fue al suelo|cayo al piso|cayo al suelo)(?: [a-z]+){0,4}"
             r" (?:temblando|tiembla|sacudiendo|se sacude"
             r"|convulsion[a-z]*|no se mueve|no respira|no responde|no reacciona|no despierta|morad[oa]"
             r"|palid[oa]|ties[oa]|rigid[oa]|espuma)",
+            r"(?:tome|tomo|me tome|se tomo|trague|se trago|me meti|se metio)(?: [a-z]+){0,2}"
+            r" (?:[5-9]|[1-9][0-9]|cinco|seis|siete|ocho|nueve|diez|doce|quince|veinte)"
+            r" (?:pastillas|pastas|pildoras|tabletas|percs?|xanax|oxis?|rayas|lineas)",
+            r"(?:tome|tomo|me tome|se tomo|me meti|se metio|fume|fumo|use|uso|consumi|consumio|me inyecte"
+            r"|se inyecto)(?: [a-z0-9]+){0,4} (?:y|ahora|pero)(?: [a-z]+){0,3} (?:me siento (?:muy )?(?:mal"
+            r"|rar[oa])|no (?:puedo|puede) respirar|no despierta|no reacciona|no responde"
+            r"|esta (?:muy )?(?:mal"
+            r"|rar[oa])|temblando|convulsion[a-z]*|morad[oa]|azul|palid[oa]|vomitando)",
             r"ojos en blanco|se le (?:voltearon|fueron|pusieron) los ojos|(?:temblando|tiembla|sacudiendose)"
             r"(?: [a-z]+){0,3} (?:y|con) (?:los ojos|espuma|no se mueve|no responde|no reacciona)",
             r"se (?:quedo|puso|esta poniendo|ve|siente|esta quedando)(?: muy| bien| todo| toda)?"
@@ -297,6 +345,7 @@ WISHES = (
     r"sleep and ((?:never|not) wake up)",
     r"(?:quiero|quisiera|ojala|ganas de|prefiero|preferiria|deseo|me gustaria|solo quiero)(?: [a-z]+){0,4}"
     r" (no (?:despertar|despertarme|volver a despertar|amanecer))",
+    r"para (no (?:despertar|despertarme|volver a despertar|amanecer))",
     r"si (me muero|me muriera)",
     r"(?:thinking|thought|thoughts|think|dreaming) (?:about|of|bout)(?: [a-z]+){0,2} (dying|death)",
 )
