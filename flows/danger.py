@@ -56,7 +56,8 @@ IDIOMS = (
     r" (?:dying|die|died|dead|going dead)",
     r"(?:dying|dieing|died|dead|die)(?: of| from)? (?:boredom|laughter|laughing|hunger|thirst|embarrassment"
     r"|curiosity|cringe|lol|lmao|haha)",
-    r"(?:dead|deathly) (?:tired|serious|broke|ass|sure)|killing (?:time|it)|kill (?:for|time)"
+    r"dead to (?:me|us|him|her)|(?:dead|deathly) (?:tired|serious|broke|ass|sure)|killing (?:time|it)"
+    r"|kill (?:for|time)"
     r"|to die for|dying to(?! (?:be|not))",
     r"(?:me|se|te|nos) (?:estoy |esta |estas |estamos )?(?:muero|muere|mueres|morimos|muriendo)"
     r" de (?:hambre|sueno|risa|la risa|frio|calor|ganas|verguenza|miedo|aburrimiento|sed|envidia|amor"
@@ -94,6 +95,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             + WISH_GAP
             + r" (?:die|dye(?! (?:my|it|the|hair|her|his|them))|dead|not be alive|not exist|not wake up"
             r"|never wake up|sleep forever|disappear forever|be gone forever|end it all|end my life"
+            r"|be gone(?! (?:for|from|by|before|till|until|when|at|in|on))"
             r"|stop existing)",
             r"(?:thinking|thought|thoughts|think) (?:about|of|bout)(?: [a-z]+){0,2}"
             r" (?:dying|death|suicide|ending|killing|ending it|not being here)",
@@ -130,6 +132,17 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:goodbye|bye|farewell) (?:everyone|everybody|forever|world|cruel world|for good)"
             r"|(?:this is|its|this will be) my (?:last|final) (?:text|message|night|goodbye|day)"
             r"|(?:final|last) goodbye",
+            r"(?:razor|blade|gun|pistol|knife|rope|noose|pills)(?: [a-z]+){0,4} (?:going to|gonna|gunna"
+            r"|will|ill"
+            r"|finna|about to) (?:use|do) it",
+            r"(?:planning|planned|plan|figuring out|figured out|thinking about|researching|looking up"
+            r"|googling)"
+            r" (?:how|the best way|ways|a way|when) (?:to |i will |im going to |ill )?(?:do it|die"
+            r"|kill myself"
+            r"|end it|end my life|overdose|od)|how many (?:pills|bars|percs)(?: [a-z]+){0,3} (?:to die"
+            r"|to kill"
+            r"|would kill|it takes to die)",
+            r"(?:im|i am|i feel like|feel like|being|im just) (?:a |such a |nothing but a )?burden",
             r"noose|(?:rope|gun|pistol|razor|blade|knife)(?: [a-z]+){0,3} (?:ready|loaded|around my neck"
             r"|to my head|tied)",
             r"(?:take|taking|swallow|swallowing) (?:them|it|all of them|all my pills|all my meds"
@@ -190,6 +203,11 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|(?:la vida|mi vida|vivir) no tiene sentido|sin sentido (?:la vida|vivir|seguir)",
             r"(?:quiero|quisiera|ganas de|me gustaria|solo quiero|deseo) desaparecer",
             r"mejor (?:estaria |estar |seria estar )?muert[oa]s?",
+            r"(?:estarian|estaria|seria|serian|estaran|vivirian) mejor (?:sin mi|si (?:me muero|me muriera"
+            r"|no estuviera|desaparezco|desapareciera|ya no estoy))|soy (?:una|un) (?:carga|estorbo)",
+            r"(?:voy a|me voy a|quiero|pienso|ganas de|pensando en)(?: [a-z]+)? (?:tomar|tomarme|tragar"
+            r"|tragarme"
+            r"|meterme) (?:todas|todo el|toda la|el frasco|la caja|un frasco|un monton|el bote)",
             r"mejor (?:me muero|morirme|me mato|estar muert[oa])",
             r"(?:cansad[oa]|harto|harta|me canse|me cansé) de (?:vivir|la vida|estar vivo|estar viva)",
             r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
@@ -215,11 +233,18 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:turn[a-z]*|went|gone|going|getting|hes|shes|theyre|lips?|face|skin|fingers?|fingertips"
             r"|nails?|body) (?:[a-z]+ ){0,3}(?:blue|purple|gray|grey|ashen)",
             r"(?:blue|purple|gray|grey) (?:lips?|face|skin|fingers?|nails?)",
-            r"passed out|passing out|pass out|fell out|falling out|knocked out|blacked out|out cold"
+            r"slump(?:ed|ing|s)?(?: over| down)?|passed out|passing out|pass out|fell out|falling out"
+            r"|knocked out|blacked out|out cold"
             r"|collaps[a-z]*|fainted|fainting|nodded out|nodding out|nodding off and",
             r"(?:went|gone|going|is|s|hes|shes|body|totally|all) limp|lifeless|unconscious|barely conscious",
             r"se(?:i|a|e|ie|ei)?(?:s|z)ures?|seizing|seizin|seizeing|convuls[a-z]*|having a fit",
-            r"gurgl[a-z]*|foaming|foam[a-z]* (?:at|from) (?:the|his|her) mouth|death rattle|choking"
+            r"gurgl[a-z]*|foaming|foam[a-z]* (?:at|from) (?:the|his|her) mouth"
+            r"|foam(?: [a-z]+){0,4} (?:mouth|nose)"
+            r"|(?:eyes|pupils)(?: are| r| is| look)? (?:pinned|pinpoint|tiny|like pins)|pinned pupils"
+            r"|(?:took|did|had|swallowed|popped|used) (?:a lot|alot|lots|a ton|tons|way too many|a shit ton)"
+            r"(?: of)?(?! of (?:time|times))"
+            r"|(?:numb|cant feel my (?:body|legs|arms|face|hands))(?: [a-z]+){0,4} (?:took|did|used|smoked"
+            r"|snorted|after)|death rattle|choking"
             r"|snoring (?:weird|funny|loud|strange)",
             r"(?:dying|dieing)(?! (?:for|to))|(?<!phone )(?<!battery )(?<!cell )(?:is|s|hes|shes|looks|look"
             r"|might be|may be"
@@ -284,6 +309,13 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|despertar[a-z]*"
             r"|se mueve|abre los ojos|tiene pulso|le late)",
             r"dejo de respirar|casi no respira|le cuesta respirar|respira (?:raro|mal|poco|lento|muy poco)",
+            r"respir[a-z]*(?: [a-z]+){0,2} (?:despacio|lento|lenta|raro|rara|mal|poco|con dificultad|feo"
+            r"|como ronquido|bien poco|muy poco)",
+            r"no (?:lo|la|los|las|le) (?:puedo|podemos|pude|podia|puede) (?:levantar|despertar|mover"
+            r"|hacer reaccionar)",
+            r"(?:esta|estoy|se siente|me siento|se ve|anda) (?:muy |bien |super |re )?(?:mal|grave|rar[oa])"
+            r"(?: [a-z]+){0,3} (?:se tomo|tomo|me tome|tome|se metio|me meti|se inyecto|me inyecte|consumio"
+            r"|fumo|fume|se le paso|me pase)",
             r"inconsciente|ahog[a-z]*|asfixi[a-z]*|desmay[a-z]*|desmall[a-z]*|desvaneci[a-z]*|convulsi[a-z]*"
             r"|ataque|espuma",
             r"se (?:esta )?muriendo|muriendo|muriendose|se muere|se murio|esta muert[a-z]*|me muero"
