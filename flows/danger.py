@@ -56,12 +56,15 @@ IDIOMS = (
     r" (?:dying|die|died|dead|going dead)",
     r"(?:dying|dieing|died|dead|die)(?: of| from)? (?:boredom|laughter|laughing|hunger|thirst|embarrassment"
     r"|curiosity|cringe|lol|lmao|haha)",
-    r"dead to (?:me|us|him|her)|(?:dead|deathly) (?:tired|serious|broke|ass|sure)|killing (?:time|it)"
+    r"dead (?:to (?:me|us|him|her)|asleep)|(?:dead|deathly) (?:tired|serious|broke|ass|sure)"
+    r"|killing (?:time|it)"
     r"|kill (?:for|time)"
     r"|to die for|dying to(?! (?:be|not))",
     r"(?:me|se|te|nos) (?:estoy |esta |estas |estamos )?(?:muero|muere|mueres|morimos|muriendo)"
     r" de (?:hambre|sueno|risa|la risa|frio|calor|ganas|verguenza|miedo|aburrimiento|sed|envidia|amor"
     r"|cansancio|nervios|curiosidad|celos|los nervios)",
+    r"(?:muero|muere|mueres|morimos|muriendo) por (?!dentro)[a-z]+(?:ar|er|ir)(?:te|lo|la|los|las|me|nos)?"
+    r"(?![a-z])",
     r"mat(?:ar|ando|o|e|amos) (?:el )?(?:tiempo|rato)",
     r"(?:celular|cel|telefono|bateria|pila|carro|laptop|compu)(?: se| ya| esta| va a| se va a| se esta){0,3}"
     r" (?:muriendo|murio|muerto|muerta|morir|muere|descargando)",
@@ -80,7 +83,11 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"jump(?:ing)? (?:off|from) (?:a|the|this|that) (?:bridge|roof|building|overpass|cliff)"
             r"|(?:jump|step|walk)(?:ing)? in front of (?:a|the) (?:train|car|truck|bus)",
             r"(?:so|so that|and|till|until) i (?:can |could |will |would |just )?die",
-            r"(?:care|notice|miss me) if i (?:died|die|was gone|was dead|disappeared|wasnt here)"
+            r"(?:care|notice|miss me) if i (?:died|die|was gone|was dead|disappeared|wasnt here|live or die"
+            r"|lived or died|wake up|woke up|make it)|better off if i (?:died|die|was gone|were gone"
+            r"|wasnt here"
+            r"|was dead|killed myself|disappeared|wasnt around|wasnt alive|left this world)"
+            r"|(?:leave|leaving|left|be out of) this (?:world|earth)"
             r"|stop (?:living|existing|being alive)",
             r"(?:been|started|start|keep|still|back to) cutting(?! back| down| off| out| the| my hair| hair"
             r"| weed)",
@@ -212,7 +219,11 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:cansad[oa]|harto|harta|me canse|me cansé) de (?:vivir|la vida|estar vivo|estar viva)",
             r"(?:me voy a|quiero|voy a|me quiero|pienso) (?:colgar|ahorcar|tirar|aventar|cortar las venas)"
             r"|ahorcarme|colgarme|cortarme las venas|tirarme (?:de|del|al|a las) ",
-            r"(?:no|sin)(?: [a-z]+){0,2} (?:sentido|razon|motivo|vale la pena)(?: [a-z]+){0,2}"
+            r"(?:irme|ir|salir|marcharme|despedirme|dejar) (?:de )?este mundo",
+            r"(?:quiero|quisiera|ojala|solo quiero|deseo) que (?:todo|todo esto|mi vida|el dolor|la vida)"
+            r" (?:se acabe|termine|se termine|acabe|pare|se pare)",
+            r"(?:no|sin)(?: [a-z]+){0,2} (?:sentido|razon|razones|motivo|motivos"
+            r"|vale la pena)(?: [a-z]+){0,2}"
             r" (?:vivir|la vida|seguir|seguir viviendo)",
             r"(?:hacerme|hacer me|quiero hacer|me quiero hacer|voy a hacer|me voy a hacer) (?:dano|algo malo)"
             r"|lastimarme|cortarme|herirme|me (?:estoy )?cortando|me corto(?! el| la| las| los| mi)",
@@ -296,8 +307,15 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:turning|turned|changing|changed) colou?rs?"
             r"|(?:turning|gone|went|going|looks) (?:white|pale|ashy)",
             r"(?:pale|cold|clammy|stiff|rigid|ice cold|freezing)(?: and| but| n)(?: is| hes| shes| really"
-            r"| so| very| all)? (?:cold|clammy|blue|stiff|pale|not moving|not breathing|wont wake|limp|grey"
-            r"|gray|purple|sweaty|wont answer|not answering|not responding|not blinking)",
+            r"| so| very| all| super)? (?:cold|clammy|blue|stiff|pale|not moving|not breathing|wont wake|limp"
+            r"|grey|gray|purple|sweaty|sweating|wont answer|not answering|not responding|not blinking"
+            r"|cant talk|cant speak|not talking)",
+            r"(?:bad|allergic) reaction|reacting (?:badly|bad)",
+            r"(?:shaking|jerking|twitching|spasming)(?: and| n)(?: [a-z]+)? (?:jerking|twitching|convulsing"
+            r"|seizing|spasming|foaming)|(?:jerking|twitching|convulsing|seizing)(?: and)? (?:wont|cant"
+            r"|doesnt)"
+            r" stop",
+            r"cpr|chest compressions|compressions|mouth to mouth|rescue breath[a-z]*",
             r"(?:not|isnt|wont|stopped|aint) blinking|(?:stiff|rigid) as a board|cold to the touch",
             r"nodd?(?:ing|in|ed)(?: [a-z]+){0,3} (?:and|but|n) (?:wont|cant|not|isnt|doesnt|aint)"
             r"|nodding (?:hard|bad|heavy|real hard|really hard|real bad)|(?:wont|cant|not) come out of it",
@@ -313,9 +331,12 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|como ronquido|bien poco|muy poco)",
             r"no (?:lo|la|los|las|le) (?:puedo|podemos|pude|podia|puede) (?:levantar|despertar|mover"
             r"|hacer reaccionar)",
-            r"(?:esta|estoy|se siente|me siento|se ve|anda) (?:muy |bien |super |re )?(?:mal|grave|rar[oa])"
+            r"(?:esta|estoy|se siente|me siento|se ve|anda|se puso|me puse) (?:muy |bien |super |re )?(?:mal"
+            r"|grave|rar[oa])"
             r"(?: [a-z]+){0,3} (?:se tomo|tomo|me tome|tome|se metio|me meti|se inyecto|me inyecte|consumio"
-            r"|fumo|fume|se le paso|me pase)",
+            r"|fumo|fume|se le paso|me pase|(?:despues|luego) de (?:inyectar|fumar|tomar|meter|usar|consumir"
+            r"|esnifar|inhalar)[a-z]*|tras (?:inyectar|fumar|tomar|meter|usar|consumir)[a-z]*)",
+            r"rcp|reanimacion|reanimar[a-z]*|compresiones|boca a boca",
             r"inconsciente|ahog[a-z]*|asfixi[a-z]*|desmay[a-z]*|desmall[a-z]*|desvaneci[a-z]*|convulsi[a-z]*"
             r"|ataque|espuma",
             r"se (?:esta )?muriendo|muriendo|muriendose|se muere|se murio|esta muert[a-z]*|me muero"
