@@ -41,7 +41,9 @@ SIGNS_EN = (
     r"|purple|cold|clammy|foaming|gurgling|choking|not moving|not breathing|unresponsive|out cold|passed out"
     r"|eyes rolled|eyes rolling|turning colou?rs|wont wake|cant wake|not waking|wont respond|not responding"
     r"|wont answer|not answering|wont talk|acting (?:weird|strange|funny|off)|sleepy|drowsy|cant stay awake"
-    r"|slurring|confused|throwing up|puking|vomiting)"
+    r"|slurring|confused|throwing up|puking|vomiting|numb|cant keep (?:his|her|my|their) eyes open|so sleepy"
+    r"|feel(?:s|ing)? (?:really |so |very |super )?(?:bad|weird|funny|strange)|feel like (?:im )?dying"
+    r"|(?:on|in) the (?:ground|floor|sidewalk|street))"
 )
 # A person going down: "just dropped", "went down after a line", "hit the floor".
 DOWN_EN = (
@@ -55,7 +57,8 @@ IDIOMS = (
     r"(?: is| s| was| just| about to| gonna| going to| bout to| finna| almost| already){0,3}"
     r" (?:dying|die|died|dead|going dead)",
     r"(?:dying|dieing|died|dead|die)(?: of| from)? (?:boredom|laughter|laughing|hunger|thirst|embarrassment"
-    r"|curiosity|cringe|lol|lmao|haha)",
+    r"|curiosity|cringe)|(?:dying|dead) (?:lol|lmao|haha)",
+    r"(?:fell|falling|fallen) out (?:with|last|over|years|a while|for)|(?:we|had a) (?:fell|falling) out",
     r"dead (?:to (?:me|us|him|her)|asleep)|(?:dead|deathly) (?:tired|serious|broke|ass|sure)"
     r"|killing (?:time|it)"
     r"|kill (?:for|time)"
@@ -112,7 +115,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|wake up"
             r"|go on(?! (?:a|the|my|that|with))|keep going|be around)",
             r"(?:no|not|nothing|isnt|aint|lost)(?: [a-z]+){0,2} (?:point|reason|worth|purpose)"
-            r"(?: [a-z]+){0,3} (?:living|live|life|alive|going on|go on|anymore)",
+            r"(?: [a-z]+){0,4} (?:living|live|life|alive|going on|go on|anymore)",
             r"nothing (?:left )?to live for|not worth living|life is pointless|whats the point anymore",
             r"point (?:of|in) (?:living|life|going on|being alive|anything|it all)",
             r"(?:should|might as well|may as well|just gonna|just going to) (?:just )?"
@@ -122,15 +125,23 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"cant (?:go on|keep going|live like this|take (?:it|this|this life|life) anymore"
             r"|do (?:this|it|life) anymore)",
             r"tired of (?:living|life|being alive)|done with (?:life|living)|give up on life",
-            r"want (?:it|it all|everything|this|the pain) (?:all )?to (?:end|stop|be over)",
+            r"want (?:it|it all|everything|this|the pain|all of it|all this|life|my life)(?: all"
+            r"| just){0,2} to"
+            r" (?:just )?(?:end|stop|be over)",
+            r"(?:want|wanna|need) (?:out of|to get out of|to leave) (?:this|my) (?:life|world)(?! (?:of"
+            r"|style))",
+            r"feel(?:s|ing)? like (?:dying|dieing|death)|(?:hope|hoping|pray|praying"
+            r"|wish) (?:that )?i (?:dont"
+            r"|never|wont|do not) (?:ever )?wake up",
             r"(?:od|odd|overdos[a-z]*) on purpose|wish i (?:was|were|wasnt) (?:dead|never born|gone)",
             r"wish i (?:wasnt|werent|was not|were not|didnt|did not|hadnt|had not|couldnt)(?: [a-z]+){0,2}"
             r" (?:alive|born|here|exist|wake up|been born|live)"
             r"|wish i (?:was|were|could|would|had|never|could just)(?: [a-z]+){0,2} (?:dead|gone|die|died"
             r"|disappear|never (?:been )?born|never wake up|sleep forever|stop existing|not exist)",
             r"sleep forever|(?:never|not) wake up again|sleep and (?:never|not) wake up",
-            r"(?:im|i am|so|just|totally|really|am) done with (?:everything|it all|all of (?:it|this)"
-            r"|this life|this world|life|living|being alive|being here|existing)",
+            r"done with (?:everything|it all|all of (?:it|this)"
+            r"|this life|this world|life|living|being alive|being here|existing)"
+            r"(?! (?:about|from|to do|related|that|in|with|of))",
             r"hate (?:being alive|living|existing|waking up)",
             r"(?:no|dont see a|dont see any|cant see a|cant see any|cant find a|there is no|theres no|isnt a"
             r"|aint no) way out",
@@ -203,10 +214,14 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"ojala (?:me muera|estuviera muert[a-z]*|no despertar)",
             r"(?:no|ya no)(?: [a-z]+){0,2} (?:quiero|kiero|quisiera|tengo ganas de|deseo)(?: [a-z]+){0,2}"
             r" (?:vivir|viviendo|seguir|estar aqui|existir|despertar|estar viv[oa])",
-            r"ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas",
+            r"(?:ya no aguanto|no aguanto mas|no puedo mas|ya no puedo mas)(?! (?:la espera|esperar|el frio"
+            r"|el calor|el hambre|el sueno|las ganas|la sed|el trafico)(?![a-z]))",
+            r"no aguanto (?:mi vida|la vida|vivir|esta vida|estar viv[oa]|seguir)",
             r"nadie (?:me )?(?:va a |iba a |)(?:extranar|extranaria|extrana|echaria de menos|echar de menos"
             r"|notaria|notar)",
-            r"(?:no|ya no|nada)(?: le)? (?:encuentro|veo|tiene|tengo|tienen) (?:ningun |nada de )?sentido"
+            r"(?:no|ya no|nada)(?: le)? (?:encuentro|veo|tiene|tengo|tienen|hay) (?:ningun "
+            r"|nada de )?(?:sentido"
+            r"|caso|razon)"
             r"|(?:la vida|mi vida|vivir) no tiene sentido|sin sentido (?:la vida|vivir|seguir)",
             r"(?:quiero|quisiera|ganas de|me gustaria|solo quiero|deseo) desaparecer",
             r"mejor (?:estaria |estar |seria estar )?muert[oa]s?",
@@ -303,6 +318,18 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|for)(?![a-z]))",
             r"(?:took|did|used|smoked|snorted|hit|had|drank|ate|popped|shot|sniffed|railed|tried|dabbed)"
             rf"(?: [a-z0-9]+){{0,6}} (?:and|now|then|after|n)(?: [a-z]+){{0,3}} {SIGNS_EN}",
+            rf"{SIGNS_EN}(?: [a-z]+){{0,5}} (?:took|did|used|smoked|snorted|drank|popped|shot up|ate"
+            rf"|swallowed)"
+            r"(?! (?:my|his|her) (?:meds|medication|medicine|suboxone|methadone))",
+            r"(?:took|drank|ate|swallowed|did|popped|had|smoked|snorted|shot)(?: [a-z]+)? (?:a |the )?whole"
+            r" (?:bottle|pack|bag|sheet|strip|gram|eightball|eight ball|cup|pint|script|box)",
+            r"(?:shaking|twitching|jerking|convulsing|seizing|foaming|not moving|passed out|unresponsive"
+            r"|limp)"
+            r" (?:on|in) the (?:ground|floor|sidewalk|street)|(?:on|in) the (?:ground|floor|sidewalk|street)"
+            r"(?: [a-z]+){0,2} (?:shaking|twitching|jerking|convulsing|seizing|foaming|not moving|passed out"
+            r"|unresponsive|limp)",
+            r"needle (?:still )?(?:in|stuck in|hanging out of) (?:his|her|their|the|my) (?:arm|neck|leg"
+            r"|hand|foot)",
             r"eyes (?:are |were |just |r )?(?:rolled|rolling|rolls|roll|rollin) (?:back|up|in)",
             r"(?:turning|turned|changing|changed) colou?rs?"
             r"|(?:turning|gone|went|going|looks) (?:white|pale|ashy)",
@@ -373,7 +400,10 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|rar[oa])|temblando|convulsion[a-z]*|morad[oa]|azul|palid[oa]|vomitando)",
             r"ojos en blanco|se le (?:voltearon|fueron|pusieron) los ojos|(?:temblando|tiembla|sacudiendose)"
             r"(?: [a-z]+){0,3} (?:y|con) (?:los ojos|espuma|no se mueve|no responde|no reacciona)",
-            r"se (?:quedo|puso|esta poniendo|ve|siente|esta quedando)(?: muy| bien| todo| toda)?"
+            r"(?:(?:lo|la|los|las) encontre|encontre a [a-z]+(?: [a-z]+)?) (?:tirad[oa]s?|inconsciente"
+            r"|desmayad[oa]|sin moverse)|(?:tirad[oa]|inconsciente|desmayad[oa])(?: [a-z]+){0,3} (?:jeringa"
+            r"|aguja)",
+            r"(?:se |)(?:quedo|puso|esta poniendo|ve|siente|esta quedando|esta)(?: muy| bien| todo| toda)?"
             r" (?:tieso|tiesa|rigid[oa]|palid[oa]|blanc[oa]|helad[oa]|morad[oa]|gris|azul)"
             r"|(?:tieso|tiesa|rigid[oa]|palid[oa]|fri[oa]|helad[oa]) y (?:fri[oa]|helad[oa]|palid[oa]|tieso"
             r"|tiesa|morad[oa])|(?:tieso|tiesa|rigid[oa]|palid[oa]|helad[oa]|morad[oa]) y no",
@@ -396,9 +426,10 @@ WISHES = (
     r"(?:want|wanna|wants|wish|wished|hope|hoping|rather|ready|going|gonna|just|trying|tryna|pray|praying)"
     rf"(?: to)?{WISH_GAP} ((?:never|not|dont|wont) (?:ever )?wake up(?: again)?)",
     r"sleep and ((?:never|not) wake up)",
+    r"feel(?:s|ing)? like (dying|dieing)",
     r"(?:quiero|quisiera|ojala|ganas de|prefiero|preferiria|deseo|me gustaria|solo quiero)(?: [a-z]+){0,4}"
     r" (no (?:despertar|despertarme|volver a despertar|amanecer))",
-    r"para (no (?:despertar|despertarme|volver a despertar|amanecer))",
+    r"para (?:ya )?(no (?:despertar|despertarme|volver a despertar|amanecer))",
     r"si (me muero|me muriera)",
     r"(?:thinking|thought|thoughts|think|dreaming) (?:about|of|bout)(?: [a-z]+){0,2} (dying|death)",
 )
