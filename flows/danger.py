@@ -43,7 +43,7 @@ SIGNS_EN = (
     r"|wont answer|not answering|wont talk|acting (?:weird|strange|funny|off)|sleepy|drowsy|cant stay awake"
     r"|slurring|confused|throwing up|puking|vomiting|numb|cant keep (?:his|her|my|their) eyes open|so sleepy"
     r"|feel(?:s|ing)? (?:really |so |very |super )?(?:bad|weird|funny|strange)|feel like (?:im )?dying"
-    r"|(?:on|in) the (?:ground|floor|sidewalk|street))"
+    r"|(?:on|in) the (?:ground|floor|sidewalk|street)|drooling|not with it|out of it)"
 )
 # A person going down: "just dropped", "went down after a line", "hit the floor".
 DOWN_EN = (
@@ -69,6 +69,9 @@ IDIOMS = (
     r"(?:muero|muere|mueres|morimos|muriendo) por (?!dentro)[a-z]+(?:ar|er|ir)(?:te|lo|la|los|las|me|nos)?"
     r"(?![a-z])",
     r"mat(?:ar|ando|o|e|amos) (?:el )?(?:tiempo|rato)",
+    r"(?:died|passed away|se murio|murio|fallecio)(?: [a-z]+){0,4} (?:last (?:year|month|week|summer|winter"
+    r"|spring|fall)|(?:a|one|two|three|few|[0-9]+) (?:years?|months?|weeks?) ago|in [0-9]{4}|el (?:ano|mes)"
+    r" pasado|la semana pasada|hace (?:un|una|dos|tres|unos|unas|[0-9]+) (?:anos?|mes|meses|semanas?))",
     r"(?:celular|cel|telefono|bateria|pila|carro|laptop|compu)(?: se| ya| esta| va a| se va a| se esta){0,3}"
     r" (?:muriendo|murio|muerto|muerta|morir|muere|descargando)",
     r"(?:im|i am|i m|am) (?:not|no longer) (?:feeling )?suicidal(?= (?:just|im|i am|anymore|though)|$)",
@@ -127,7 +130,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"tired of (?:living|life|being alive)|done with (?:life|living)|give up on life",
             r"want (?:it|it all|everything|this|the pain|all of it|all this|life|my life)(?: all"
             r"| just){0,2} to"
-            r" (?:just )?(?:end|stop|be over)",
+            r" (?:just )?(?:end|stop|be over)(?! so (?:i|we|that)| and then| before)",
             r"(?:want|wanna|need) (?:out of|to get out of|to leave) (?:this|my) (?:life|world)(?! (?:of"
             r"|style))",
             r"feel(?:s|ing)? like (?:dying|dieing|death)|(?:hope|hoping|pray|praying"
@@ -148,7 +151,11 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:not|wont|never|aint) (?:going to |gonna |gunna )?be (?:around|here|alive)(?: [a-z]+){0,2}"
             r" (?:longer|tomorrow|anymore|for long|by morning|after tonight)",
             r"(?:goodbye|bye|farewell) (?:everyone|everybody|forever|world|cruel world|for good)"
-            r"|(?:this is|its|this will be) my (?:last|final) (?:text|message|night|goodbye|day)"
+            r"|(?:this is|its|this will be|tonight is|today is|tonights|todays) my (?:last|final) (?:text"
+            r"|message|night|goodbye|day)(?! (?:using|of using|here|at|in|working|before|with|to|of|on|off))"
+            r"|(?:know|decided|figured out|planned|picked) (?:exactly )?(?:how|when|where)(?: i| im| i am"
+            r"| ill"
+            r"| i will)?(?: going to| gonna| gunna)? (?:do it|die|end it|kill myself)"
             r"|(?:final|last) goodbye",
             r"(?:razor|blade|gun|pistol|knife|rope|noose|pills)(?: [a-z]+){0,4} (?:going to|gonna|gunna"
             r"|will|ill"
@@ -221,7 +228,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|notaria|notar)",
             r"(?:no|ya no|nada)(?: le)? (?:encuentro|veo|tiene|tengo|tienen|hay) (?:ningun "
             r"|nada de )?(?:sentido"
-            r"|caso|razon)"
+            r"|caso|razon)(?! (?:esperar|que|ir|llamar|preguntar|hablar|pedir|quedarme|venir|eso|lo que))"
             r"|(?:la vida|mi vida|vivir) no tiene sentido|sin sentido (?:la vida|vivir|seguir)",
             r"(?:quiero|quisiera|ganas de|me gustaria|solo quiero|deseo) desaparecer",
             r"mejor (?:estaria |estar |seria estar )?muert[oa]s?",
@@ -242,6 +249,8 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r" (?:vivir|la vida|seguir|seguir viviendo)",
             r"(?:hacerme|hacer me|quiero hacer|me quiero hacer|voy a hacer|me voy a hacer) (?:dano|algo malo)"
             r"|lastimarme|cortarme|herirme|me (?:estoy )?cortando|me corto(?! el| la| las| los| mi)",
+            r"(?<!llamada )(?<!senal )(?<!linea )(?<!voz )(?:me|se|te) (?:esta |estoy |estas |sigue |sigo )?"
+            r"cortando(?! (?:el|la|las|los|mi|su|pelo|cabello|unas|verduras|carne)(?![a-z]))",
         ),
     },
     "emergency": {
@@ -250,7 +259,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|odding|oding|odeing|odin|odn|o d|o ded|od ing|odd out",
             r"overdos[a-z]*|over dos[a-z]*|overdoz[a-z]*|overdid|overdone|overdoing|overdo it",
             rf"{NEG_EN}{GAP} (?:breath[a-z]*|wake|waking|woke|wakin|wakeup|conscious"
-            rf"|pulse|heartbeat|heart beat|respond(?:ing|s|in)?"
+            rf"|pulse|heartbeat|heart beat|react(?:ing|s)?|respond(?:ing|s|in)?"
             rf"(?! to (?:(?:my|the|your|our|his|her) )?(?:text|texts|message|messages|call|calls|email"
             rf"|emails|dm|dms|letter|letters|ad|ads|offer|offers)))",
             r"(?:not|isnt|wont|stopped|aint|doesnt|hasnt|cant) (?:moving|move|movin)|unresponsive"
@@ -322,7 +331,11 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             rf"|swallowed)"
             r"(?! (?:my|his|her) (?:meds|medication|medicine|suboxone|methadone))",
             r"(?:took|drank|ate|swallowed|did|popped|had|smoked|snorted|shot)(?: [a-z]+)? (?:a |the )?whole"
-            r" (?:bottle|pack|bag|sheet|strip|gram|eightball|eight ball|cup|pint|script|box)",
+            r" (?:bottle|pack|bag|sheet|strip|gram|eightball|eight ball|cup|pint|script|box|prescription"
+            r"|scrip|supply|stash)",
+            r"(?:shook|shaking|shake|yelled|yelling|slapped|slapping|pinched|sternum rub"
+            r"|rubbed)(?: [a-z]+){0,5}"
+            r" (?:and|but) (?:nothing|still nothing|no response|no reaction)",
             r"(?:shaking|twitching|jerking|convulsing|seizing|foaming|not moving|passed out|unresponsive"
             r"|limp)"
             r" (?:on|in) the (?:ground|floor|sidewalk|street)|(?:on|in) the (?:ground|floor|sidewalk|street)"
@@ -397,7 +410,9 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"|se inyecto)(?: [a-z0-9]+){0,4} (?:y|ahora|pero)(?: [a-z]+){0,3} (?:me siento (?:muy )?(?:mal"
             r"|rar[oa])|no (?:puedo|puede) respirar|no despierta|no reacciona|no responde"
             r"|esta (?:muy )?(?:mal"
-            r"|rar[oa])|temblando|convulsion[a-z]*|morad[oa]|azul|palid[oa]|vomitando)",
+            r"|rar[oa])|temblando|convulsion[a-z]*|morad[oa]|azul|palid[oa]|vomitando|se cayo|se desmayo"
+            r"|se desplomo)",
+            r"sin (?:respirar|pulso|reaccionar|responder|moverse|despertar|signos)",
             r"ojos en blanco|se le (?:voltearon|fueron|pusieron) los ojos|(?:temblando|tiembla|sacudiendose)"
             r"(?: [a-z]+){0,3} (?:y|con) (?:los ojos|espuma|no se mueve|no responde|no reacciona)",
             r"(?:(?:lo|la|los|las) encontre|encontre a [a-z]+(?: [a-z]+)?) (?:tirad[oa]s?|inconsciente"
