@@ -122,6 +122,41 @@ def test_misspelt_danger_words_are_corrected_and_real_words_kept(typed, meant):
     assert correct(typed) == meant
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("my phone is dying", None),
+        ("my phone is dying and he isnt breathing", "emergency"),
+        ("me muero de hambre", None),
+        ("me muero de hambre y mi hijo no respira", "emergency"),
+        ("im dying of boredom lol", None),
+        ("i fell out with my family", None),
+        ("he fell out in the bathroom", "emergency"),
+    ],
+)
+def test_an_ordinary_saying_never_alarms_and_hides_no_danger_beside_it(text, kind):
+    assert read_danger(normalise(text))[0] == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "also_crisis"),
+    [
+        # A wish not to wake up is suicidal words, not someone who will not wake.
+        ("i just want to go to sleep and never wake up", "crisis", False),
+        ("quisiera no despertar", "crisis", False),
+        ("nadie me extrañaría si me muero", "crisis", False),
+        ("i feel like dying", "crisis", False),
+        # The overdose beside the wish still counts: 911 first, 988 as well.
+        ("i want to od and never wake up", "emergency", True),
+        ("i feel like im dying i took too much", "emergency", False),
+        ("he never woke up", "emergency", False),
+    ],
+)
+def test_a_wish_not_to_wake_is_suicidal_words_and_an_overdose_beside_it_still_counts(text, kind, also_crisis):
+    found, _, both = read_danger(normalise(text))
+    assert (found, both) == (kind, also_crisis)
+
+
 def test_emergency_and_suicidal_words_together_give_911_then_988():
     kind, _, also_crisis = read_danger(normalise("i took too many pills i want to die"))
     assert (kind, also_crisis) == ("emergency", True)
