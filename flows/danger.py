@@ -120,6 +120,10 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:no|not|nothing|isnt|aint|lost)(?: [a-z]+){0,2} (?:point|reason|worth|purpose)"
             r"(?: [a-z]+){0,4} (?:living|live|life|alive|going on|go on|anymore)",
             r"nothing (?:left )?to live for|not worth living|life is pointless|whats the point anymore",
+            r"(?:life|living|my life|this life|it all) (?:isnt|is not|aint|not|wasnt|no longer) worth"
+            r"(?: it| living| anything)?",
+            r"(?:going|gonna|gunna|about|ready|want|wanna|planning|plan) (?:to )?jump"
+            r"(?! (?:in|on|into|start|rope|through|ship|the line|at))",
             r"point (?:of|in) (?:living|life|going on|being alive|anything|it all)",
             r"(?:should|might as well|may as well|just gonna|just going to) (?:just )?"
             r"(?:die|end it|kill myself)",
