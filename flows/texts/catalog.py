@@ -90,6 +90,7 @@ class Catalog:
         for language, texts in (overrides or {}).items():
             self._texts.setdefault(language, {}).update(flatten(texts))
         self._facts = dict(facts or {})
+        self._facts_in: dict[str, dict[str, str]] = {}  # per language, filled once (facts never change)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -172,7 +173,7 @@ class Catalog:
         A fact may itself use placeholders ("Update on your request {ref}:"): they are filled
         once, from the other values, so a fact never expands into itself.
         """
-        values = {name: self._fact(value, language) for name, value in self._facts.items()}
+        values = dict(self._facts_for(language))
         for name, value in params.items():
             if name in ANSWER_PLACEHOLDERS:
                 # Enum answers ("yes", "not_sure") are shown in the person's language: a phrase for
@@ -185,6 +186,24 @@ class Catalog:
                 with suppress(ValueError):
                     values[name] = fill(values[name], {k: v for k, v in values.items() if k != name})
         return values
+
+    def _facts_for(self, language: str) -> dict[str, str]:
+        """Return the facts in one language, those that use other facts filled: once per language.
+
+        A fact that waits for a message's value ("{ref}") stays as written, for `_values` to fill.
+        """
+        found = self._facts_in.get(language)
+        if found is None:
+            found = {name: self._fact(value, language) for name, value in self._facts.items()}
+            for name in FACTS & found.keys():
+                template = found[name]
+                if "{" not in template:
+                    continue
+                with suppress(ValueError):
+                    if placeholders(template) <= found.keys() - {name}:
+                        found[name] = fill(template, {k: v for k, v in found.items() if k != name})
+            self._facts_in[language] = found
+        return found
 
     def _answer(self, name: str, value: str, language: str) -> str:
         """Return how a language shows one enum answer to one question."""
