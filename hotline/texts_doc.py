@@ -12,23 +12,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from flows.texts import Catalog, is_unsolicited, segments
+from flows.texts import LONGEST_PARAMS, Catalog, is_unsolicited, segments
 from flows.texts.catalog import VOICE
 from hotline.plumbing.program import Program, load_program
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "hotline" / "program.toml"
 DOC = ROOT / "docs" / "texts.md"
-# What a message fills in, at its longest: the place and relayed words as the doctor measures them.
-PARAMS = {
-    "ref": "R7K2",
-    "place": "QuikTrip, corner of Highway 291 and SW 3rd St, Lee's Summit",
-    "handover": "not_sure",
-    "weapons": "not_sure",
-    "warrant": "not_sure",
-    "consent": "not_sure",
-    "message": "Grey Ford at the pumps in 5 min, I am in uniform",
-}
+PARAMS = LONGEST_PARAMS
 OVER = 8  # a text above this grade is counted as hard to read
 
 

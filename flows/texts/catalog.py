@@ -36,6 +36,16 @@ FACTS = frozenset(
     }
 )
 ANSWER_PLACEHOLDERS = frozenset({"handover", "weapons", "warrant", "consent"})
+# What a message fills in, at its longest: the lengths every text is checked and shown with.
+LONGEST_PARAMS = {
+    "ref": "R7K2",
+    "place": "QuikTrip, corner of Highway 291 and SW 3rd St, Lee's Summit",
+    "handover": "not_sure",
+    "weapons": "not_sure",
+    "warrant": "not_sure",
+    "consent": "not_sure",
+    "message": "Grey Ford at the pumps in 5 min, I am in uniform",
+}
 PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message"}
 # Filled on calls only: how many minutes "talk to an officer now" may ring (hotline/voice_call.py).
 PLACEHOLDERS |= {"minutes"}

@@ -13,6 +13,7 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from flows.texts import LONGEST_PARAMS
 from hotline.plumbing import migrations, provisioning
 from hotline.plumbing.runtime import Runtime
 from hotline.plumbing.transport import TransportError
@@ -21,8 +22,6 @@ from models.clock import utcnow
 
 # Long enough for a worker that polls every few seconds; longer means nobody is sending.
 STUCK_AFTER = timedelta(minutes=5)
-# The placeholder values used to check every text's length, as long as real ones get.
-LONG_PARAMS = {"ref": "R7K2", "place": "QuikTrip, corner of Highway 291 and SW 3rd St, Lee's Summit"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def _program(rt: Runtime) -> list[Finding]:
         f"{program.name}, {program.department} ({rt.config['HOTLINE_PROGRAM']})",
         "have the department check every fact and text, then set reviewed = true under [program]",
     )
-    problems = rt.catalog.problems(LONG_PARAMS)
+    problems = rt.catalog.problems(LONGEST_PARAMS)
     texts = Finding(
         "texts",
         not problems,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows.texts import Catalog
+from flows.texts import LONGEST_PARAMS, Catalog
 
 # Long on purpose: the segment budget must hold with real Lee's Summit facts.
 FACTS = {
@@ -52,16 +52,7 @@ FACTS = {
         "es": "También puede llamar a {treatment_partner}, que atiende a menores: {treatment_phone}.",
     },
 }
-# The longest values a message fills in: a 60-character place, the longest enum answer.
-PARAMS = {
-    "ref": "R7K2",
-    "place": "QuikTrip, corner of Highway 291 and SW 3rd St, Lee's Summit",
-    "handover": "not_sure",
-    "weapons": "not_sure",
-    "warrant": "not_sure",
-    "consent": "not_sure",
-    "message": "Grey Ford at the pumps in 5 min, I am in uniform",
-}
+PARAMS = LONGEST_PARAMS
 
 
 @pytest.fixture
