@@ -20,7 +20,9 @@ PACKAGES = ("hotline", "flows", "models")
 LAYERS = {"flows": 0, "models": 0, "hotline.plumbing": 1, "hotline.services": 2, "hotline.web": 3}
 ENTRY = 4
 #: The only modules above the web: the app factory, the `hotline` command, the worker loop, `make texts`.
-ENTRY_POINTS = {"hotline", "hotline.cli", "hotline.worker", "hotline.texts_doc"}
+ENTRY_POINTS = {"hotline", "hotline.worker", "hotline.texts_doc"} | {
+    f"hotline.cli{part}" for part in ("", ".common", ".running", ".roster", ".accounts", ".operations")
+}
 
 
 def modules() -> dict[str, Path]:

@@ -1,0 +1,61 @@
+"""What every `hotline` command shares: the app, its database, one transaction, clear exits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask
+
+from hotline.plumbing.config import ConfigError
+from hotline.plumbing.runtime import Runtime
+
+
+def build_app(development: bool = False) -> Flask:
+    """Create the app for a command, turning a configuration error into a clear exit."""
+    from hotline import create_app
+
+    development = development and not os.environ.get("HOTLINE_ENV")
+    try:
+        return create_app({"HOTLINE_ENV": "development"} if development else None)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def closing_database(app: Flask) -> Iterator[Runtime]:
+    """Yield the app's runtime; its database connections close at the end."""
+    from hotline.plumbing.runtime import runtime
+
+    rt = runtime(app)
+    try:
+        yield rt
+    finally:
+        rt.db.dispose()
+
+
+def command_runtime(development: bool = False):
+    """Return a context giving the runtime a command works with."""
+    return closing_database(build_app(development))
+
+
+def in_unit_of_work(action: Callable):
+    """Run an action in one transaction, commit it, and return its result."""
+    with command_runtime() as rt, rt.db.unit_of_work() as session:
+        result = action(session, rt)
+        session.commit()
+        return result
+
+
+def with_database(action: Callable):
+    """Run an action, turning a database failure into a clear exit (what was done is committed)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return action()
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"database error ({type(error).__name__}): is DATABASE_URL right and `hotline db upgrade` done?"
+        ) from None

@@ -1,0 +1,123 @@
+"""Running the hotline: `dev`, `worker`, and the local tools that talk to it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import click
+
+from hotline.cli.common import build_app, closing_database, command_runtime
+from hotline.plumbing import jobs
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def dev(host: str, port: int) -> None:
+    """Run web + worker with SQLite, the local transport and a demo roster."""
+    from hotline import worker
+    from hotline.plumbing import migrations
+    from hotline.plumbing.runtime import runtime
+    from hotline.services import roster
+
+    os.environ["HOTLINE_ENV"] = "development"
+    os.environ.setdefault("HOTLINE_TRANSPORT", "local")
+    os.environ.setdefault("HOTLINE_PUBLIC_URL", f"http://{host}:{port}")
+    app = build_app(development=True)
+    rt = runtime(app)
+    migrations.upgrade(rt.db)
+    with rt.db.unit_of_work() as session:
+        added = roster.seed_demo(session, rt)
+        session.commit()
+    if added:
+        click.echo(f"Added a demo roster of {added} (fictional numbers, all on duty).")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever,
+        args=(rt,),
+        kwargs={"poll_seconds": rt.config["HOTLINE_WORKER_POLL_SECONDS"], "stop_event": stop},
+        daemon=True,
+        name="hotline-worker",
+    )
+    thread.start()
+    click.echo(f"Hotline listening on http://{host}:{port} (transport: {rt.config['HOTLINE_TRANSPORT']}).")
+    click.echo("Talk to it as a participant in another terminal:  .venv/bin/hotline simulate")
+    click.echo("Call it (keypad and speech) in another terminal:  .venv/bin/hotline call")
+    click.echo("See what it would have sent:                      .venv/bin/hotline outbox")
+    click.echo(f"Phone simulator (participant and officers):      http://{host}:{port}/simulator")
+    click.echo(f"Sergeant's board (after `hotline users add`):    http://{host}:{port}/dashboard/")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass over due messages and deadlines, then exit.")
+def worker_command(once: bool) -> None:
+    """Send due outbox rows and fire due deadlines."""
+    from hotline import worker
+
+    with command_runtime() as rt:
+        if once:
+            counts = jobs.run_once(rt)
+            click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()) or "nothing due")
+            return
+        worker.run_forever(rt, poll_seconds=rt.config["HOTLINE_WORKER_POLL_SECONDS"])
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, help="How many of the newest messages.")
+def outbox(limit: int) -> None:
+    """Show what the hotline sent or will send (texts are shown with the local transport only)."""
+    from hotline.services import simulator
+
+    with command_runtime() as rt, rt.db.reading() as session:
+        show_text = rt.config["HOTLINE_TRANSPORT"] == "local"
+        lines = simulator.outbox_lines(session, rt, limit=limit, show_text=show_text)
+    for line in lines or ["The outbox is empty."]:
+        click.echo(line)
+
+
+@click.command()
+@click.option("--from", "sender", default="+18165550199", show_default=True, help="Your pretend number.")
+@click.option("--url", default=None, help="A running hotline (e.g. http://127.0.0.1:5000); else in-process.")
+def simulate(sender: str, url: str | None) -> None:
+    """Chat with the hotline as a participant, in this terminal."""
+    from hotline.services import simulator
+
+    app = build_app(development=True)
+    with closing_database(app):
+        chat = simulator.Phone(app, sender, base_url=url)
+        click.echo(f"Texting the hotline as {sender}. Type a message; Ctrl-D to quit.")
+        while True:
+            try:
+                text = input("you> ")
+            except (EOFError, KeyboardInterrupt):
+                click.echo()
+                return
+            try:
+                replies = chat.send(text)
+            except simulator.SimulatorError as error:
+                click.echo(f"(!) {error}", err=True)
+                continue
+            for reply in replies:
+                click.echo(f"hotline> {reply}")
+
+
+@click.command("call")
+@click.option("--from", "caller", default="+18165550199", show_default=True, help="Your pretend number.")
+@click.option("--url", default=None, help="A running hotline (e.g. http://127.0.0.1:5000); else in-process.")
+def call_command(caller: str, url: str | None) -> None:
+    """Call the hotline in this terminal: press keys, speak, and hear what a caller would hear."""
+    from hotline.services import call_simulator, simulator
+
+    app = build_app(development=True)
+    with closing_database(app):
+        call = call_simulator.new_call(app, caller, base_url=url)
+        try:
+            call_simulator.converse(call, input, click.echo, show_input=not sys.stdin.isatty())
+        except simulator.SimulatorError as error:
+            raise click.ClickException(str(error)) from None
