@@ -20,8 +20,8 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_add(username: str, role: str, password_stdin: bool) -> None:
     """Create a dashboard account (the password is asked for, or read from stdin)."""
+    from hotline.plumbing.audit import record
     from hotline.web.dashboard import accounts
-    from hotline.web.dashboard.audit import record
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import requires
 from models import AuditEntry
-from models.clock import utcnow
 
 PAGE_SIZE = 100
-
-
-def record(
-    session: Session,
-    actor: str,
-    action: str,
-    *,
-    target: str | None = None,
-    detail: str | None = None,
-    address: str | None = None,
-) -> None:
-    """Add an entry to the audit log in the caller's transaction (ids and enums only)."""
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor[:80],
-            action=action[:40],
-            target=target[:80] if target else None,
-            detail=detail[:200] if detail else None,
-            address=address[:64] if address else None,
-        )
-    )
 
 
 @bp.get("/audit")

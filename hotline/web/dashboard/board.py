@@ -9,11 +9,11 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from sqlmodel import Session, col, select
 
 from hotline.plumbing import staff
+from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import callbacks
 from hotline.services import dispatch as dispatching
 from hotline.services.dispatch import DispatchError
-from hotline.web.dashboard.audit import record
 from hotline.web.dashboard.blueprint import bp, local_time, minutes_since
 from hotline.web.dashboard.guard import actor, requires
 from models import Dispatch, DispatchEvent, Officer, OutboxMessage, Timer

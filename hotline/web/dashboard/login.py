@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard import accounts
-from hotline.web.dashboard.audit import record
 from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, check_csrf, current_user, requires, sign_in, sign_out
 from models import DashboardUser

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template, request
 
+from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import runtime
 from hotline.services import report
-from hotline.web.dashboard.audit import record
 from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, requires
 from models.clock import utcnow

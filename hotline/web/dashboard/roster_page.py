@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlmodel import select
 
+from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import runtime
 from hotline.services import roster
-from hotline.web.dashboard.audit import record
 from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, requires
 from models import Officer

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard import accounts
-from hotline.web.dashboard.audit import record
 from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, current_user, requires
 from models import DashboardUser

@@ -1,0 +1,33 @@
+"""The audit log of staff actions: one row per action, in the caller's transaction (ids and enums only).
+
+Written by the dashboard, the `hotline` command and staff SMS commands alike; shown to admins.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from models import AuditEntry
+from models.clock import utcnow
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    *,
+    target: str | None = None,
+    detail: str | None = None,
+    address: str | None = None,
+) -> None:
+    """Add an entry to the audit log in the caller's transaction (ids and enums only)."""
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor=actor[:80],
+            action=action[:40],
+            target=target[:80] if target else None,
+            detail=detail[:200] if detail else None,
+            address=address[:64] if address else None,
+        )
+    )
