@@ -12,10 +12,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: the hotline on SQLite with the local transport, a demo roster and the worker
+## run: the hotline on SQLite with the local transport, a demo roster and the worker (PORT=5001: another port)
 run: $(STAMP)
 	@test -f .env || cp .env.example .env
-	$(BIN)/hotline dev
+	$(BIN)/hotline dev$(if $(PORT), --port $(PORT))
 
 ## test: the whole suite (skips, in one line, what this machine lacks; CI skips nothing)
 test: $(STAMP)

@@ -1,10 +1,19 @@
 """The `hotline` command, as an operator types it."""
 
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
 import pytest
+import requests
 from click.testing import CliRunner
 
 from hotline import cli
-from tests.support import hotline_config
+from tests.support import REPO, hotline_config, require
 
 
 @pytest.fixture
@@ -92,3 +101,75 @@ def test_outbox_shows_queued_texts(env):
     run("simulate", input="overdose\n")
     output = run("outbox").output
     assert "Sgt. Rivera" in output and "[alert]" in output and "911" in output
+
+
+# -- `hotline dev --port` and `make run PORT=...` ------------------------------------------------
+
+
+def dev_process(tmp_path, *args: str) -> subprocess.Popen:
+    """Start `hotline dev` as a person would, in an empty folder with its own SQLite file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "DATABASE_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'dev.sqlite3'}", PYTHONPATH=str(REPO))
+    return subprocess.Popen(
+        [sys.executable, "-c", "from hotline.cli import main; main()", "dev", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_dev_on_a_taken_port_says_so_in_one_line_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = dev_process(tmp_path, "--port", str(port))
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert output.strip().count("\n") == 0, output
+    assert f"port {port} on 127.0.0.1 is in use" in output
+    assert "make run PORT=" in output and "--port" in output
+    for started in ("listening", "worker", "roster", "Traceback"):
+        assert started not in output, started
+    assert not (tmp_path / "dev.sqlite3").exists(), "nothing was written"
+
+
+def test_dev_listens_on_the_port_it_is_given(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = dev_process(tmp_path, "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, "hotline dev did not start"
+                time.sleep(0.2)
+        assert answer.json()["status"] == "ok"
+        assert requests.get(f"http://127.0.0.1:{port}/simulator", timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert f"Hotline listening on http://127.0.0.1:{port}" in output
+    assert "Added a demo roster of 4" in output
+
+
+@pytest.mark.parametrize(
+    ("given", "command"), [("", "hotline dev\n"), ("PORT=5123", "hotline dev --port 5123\n")]
+)
+def test_make_run_passes_the_port(given, command):
+    require(shutil.which("make") is not None, "make is not installed")
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "run", *([given] if given else [])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PORT"},
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.endswith(command), dry.stdout
