@@ -64,6 +64,56 @@ def test_roster_refuses_bad_numbers_and_duplicates(env):
     assert run("officers", "on", "+18165550999").exit_code != 0
 
 
+def roster_ids(listing: str) -> dict[str, int]:
+    """Map each name of `hotline officers list` to its id."""
+    rows = [line.split(None, 1) for line in listing.splitlines() if line.strip()[:1].isdigit()]
+    return {rest.split("  ")[0].strip(): int(number) for number, rest in rows}
+
+
+def duty_of(name: str) -> str:
+    (line,) = [line for line in run("officers", "list").output.splitlines() if f" {name} " in line]
+    return "on duty" if "on duty" in line else "off duty"
+
+
+def test_roster_commands_take_an_id_a_name_or_a_number(env):
+    run("db", "upgrade")
+    for name, phone in (("Ofc. Chen", "+18165550101"), ("Ofc. Okafor", "+18165550102")):
+        assert run("officers", "add", "--name", name, "--phone", phone).exit_code == 0
+    ids = roster_ids(run("officers", "list").output)
+    assert set(ids) == {"Ofc. Chen", "Ofc. Okafor"}
+
+    by_id = run("officers", "on", str(ids["Ofc. Chen"]))
+    assert by_id.exit_code == 0 and f"Ofc. Chen (id {ids['Ofc. Chen']}) is now on duty" in by_id.output
+    assert duty_of("Ofc. Chen") == "on duty"
+    assert run("officers", "off", "chen").exit_code == 0 and duty_of("Ofc. Chen") == "off duty"
+    assert run("officers", "on", "Ofc. Okafor").exit_code == 0 and duty_of("Ofc. Okafor") == "on duty"
+    assert (
+        run("officers", "off", f"#{ids['Ofc. Okafor']}").exit_code == 0
+        and duty_of("Ofc. Okafor") == "off duty"
+    )
+    assert run("officers", "on", "816-555-0101").exit_code == 0 and duty_of("Ofc. Chen") == "on duty"
+    shift = run("officers", "shift", "Okafor", "22:00-06:00")
+    assert shift.exit_code == 0 and "Ofc. Okafor goes on duty" in shift.output
+    assert run("officers", "shift", str(ids["Ofc. Okafor"]), "none").exit_code == 0
+
+
+def test_an_ambiguous_or_unknown_name_is_refused_with_the_ids(env):
+    run("db", "upgrade")
+    run("officers", "add", "--name", "Ofc. Smith", "--phone", "+18165550103")
+    run("officers", "add", "--name", "Det. Smith", "--phone", "+18165550104")
+    ids = roster_ids(run("officers", "list").output)
+    both = run("officers", "on", "Smith")
+    assert both.exit_code != 0
+    assert f"Ofc. Smith (id {ids['Ofc. Smith']})" in both.output
+    assert f"Det. Smith (id {ids['Det. Smith']})" in both.output and "give the id" in both.output
+    assert duty_of("Ofc. Smith") == duty_of("Det. Smith") == "off duty", "nobody was changed"
+    assert run("officers", "shift", "smith", "07:00-15:00").exit_code != 0
+    assert run("officers", "on", "Det. Smith").exit_code == 0, "the whole name tells them apart"
+    unknown = run("officers", "off", "Jones")
+    assert unknown.exit_code != 0 and "officers list" in unknown.output
+    assert run("officers", "on", "999").exit_code != 0
+
+
 def test_missing_production_setting_exits_non_zero_naming_it(monkeypatch, tmp_path):
     for name in ("HOTLINE_SECRET_KEY", "TWILIO_AUTH_TOKEN", "HOTLINE_PUBLIC_URL", "HOTLINE_ENV"):
         monkeypatch.delenv(name, raising=False)
