@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from models import AuditEntry, Dispatch, Officer
-from tests.browser.test_board import sign_in, text_hotline
+from tests.browser.test_board import seed_open_request, sign_in, text_hotline
 from tests.dashboard_support import PLACE, RIDE, add_accounts, add_roster
 
 pytestmark = pytest.mark.browser
@@ -41,6 +41,8 @@ def test_new_request_banner_stays_until_acknowledged_and_the_row_flags_weapons(s
     rt = server.rt
     add_accounts(rt)
     add_roster(rt)
+    seed_open_request(rt, status="accepted", minutes_ago=23, officer="Ofc. Okafor")
+    seed_open_request(rt, status="no_officer", minutes_ago=9)
     sign_in(page, server, "rivera")
     page.wait_for_selector("#board")
     assert page.locator("#new-banner").is_hidden()
