@@ -78,10 +78,9 @@
 
   // -- drawing ---------------------------------------------------------------------------------
 
-  function cell(label, text, className) {
+  function cell(label, text) {
     const td = document.createElement("td");
     td.dataset.label = label;
-    if (className) td.className = className;
     if (text !== undefined) td.textContent = text;
     return td;
   }
@@ -109,9 +108,12 @@
       refCell.appendChild(link);
       const stateCell = cell("State");
       stateCell.appendChild(span("state " + d.status, d.status_label));
-      const flagCell = cell("Flags", undefined, "flags");
-      for (const f of d.flags) flagCell.appendChild(span("flag " + f.name, f.label));
-      flagCell.appendChild(span("lang", d.language));
+      const flagCell = cell("Flags");
+      const flagList = document.createElement("div");
+      flagList.className = "flags";
+      for (const f of d.flags) flagList.appendChild(span("flag " + f.name, f.label));
+      flagList.appendChild(span("lang", d.language));
+      flagCell.appendChild(flagList);
       const age = cell("Age", d.age_minutes + " min ");
       age.appendChild(span("hint", "since " + d.created));
       tr.append(

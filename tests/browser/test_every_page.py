@@ -105,7 +105,7 @@ def check(page, path: str, axe: str, width: int) -> list[str]:
 
 
 @pytest.mark.parametrize("size", ["desk", "phone"])
-def test_every_dashboard_page_fits_passes_axe_and_works_by_keyboard(server, browser, axe, size):
+def test_every_dashboard_page_fits_passes_axe_and_works_by_keyboard(server, browser, axe, size, tmp_path):
     refs = seed(server)
     viewport = PHONE if size == "phone" else {"width": 1280, "height": 860}
     extra = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if size == "phone" else {}
@@ -121,6 +121,8 @@ def test_every_dashboard_page_fits_passes_axe_and_works_by_keyboard(server, brow
         for path in pages:
             page.goto(server.url + path.format(**refs))
             problems += check(page, path, axe, viewport["width"])
+            name = path.format(**refs).strip("/").replace("/", "-")
+            page.screenshot(path=str(tmp_path / f"{size}-{username}-{name}.png"), full_page=True)
         page.click("text=Sign out")
         page.wait_for_selector("input[name=username]")
     context.close()

@@ -122,6 +122,7 @@ def dispatch_page(ref: str):
             session.commit()
         # A call-back is often the sergeant's to make; a ride goes to an officer.
         candidates = [p for p in board_view.people(session) if not p.sergeant or item.kind == "callback"]
+        candidates.sort(key=lambda p: (not p.on_duty, bool(p.busy), p.name))  # free officers first
         told = cancel_text(session, rt, item) if item.is_open else None
     timeline = [
         {
