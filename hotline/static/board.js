@@ -156,6 +156,9 @@
       const status = li.querySelector("[data-status]");
       status.textContent = p.status;
       status.className = "duty " + (p.on_duty ? "on" : "off");
+      // Someone may have texted ON or OFF since the page was drawn: the button offers the change.
+      li.querySelector("input[name=on_duty]").value = p.on_duty ? "0" : "1";
+      li.querySelector("button").firstChild.textContent = p.on_duty ? "Put off duty" : "Put on duty";
     }
   }
 

@@ -171,6 +171,17 @@ def test_sergeant_puts_an_officer_off_and_on_duty_from_the_board_and_it_is_audit
     with rt.db.reading() as session:
         assert session.get(Officer, chen).on_duty is True
 
+    with rt.db.unit_of_work() as session:  # Smith texts OFF: the panel follows without a reload
+        session.get(Officer, ids["Ofc. Smith"]).on_duty = False
+        session.commit()
+    smith = page.locator(f'#people li[data-officer="{ids["Ofc. Smith"]}"]')
+    until(
+        page,
+        f"document.querySelector('#people li[data-officer=\"{ids['Ofc. Smith']}\"] button')"
+        ".textContent.startsWith('Put on duty')",
+    )
+    assert smith.locator("[data-status]").inner_text() == "off duty"
+
 
 def test_request_page_names_the_offer_its_deadline_the_timeline_in_words_and_confirms_a_cancel(server, page):
     rt = server.rt
