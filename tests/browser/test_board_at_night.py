@@ -68,7 +68,9 @@ def test_new_request_banner_stays_until_acknowledged_and_the_row_flags_weapons(s
     page.reload()
     page.wait_for_selector("#board")
     assert page.locator("#new-banner").is_visible(), "a reload does not lose it either"
-    page.screenshot(path=str(server.shots / "board.png"))
+    text_hotline(server, "I want to kill myself", sender=OTHER)  # for the picture: a danger alert too
+    page.wait_for_selector("#danger-banner:not([hidden])")
+    page.screenshot(path=str(server.shots / "board.png"), full_page=True)
 
     page.click("#new-ack")
     assert page.locator("#new-banner").is_hidden()

@@ -190,7 +190,7 @@ def recent_alerts(session: Session, rt: Runtime, now: datetime) -> list[dict[str
             continue
         seen[text] = {
             "id": row_id,
-            "text": text,
+            "text": _OPENING.sub("", text, count=1),
             "danger": DANGER[reason],
             "at": local_time(created_at, "%H:%M"),
         }
@@ -206,6 +206,8 @@ def danger_of(text: str) -> str | None:
 
 
 _PATTERNS: dict[str, re.Pattern[str]] = {}
+#: The lock-screen opening of an alert text, which the board shows in its own way.
+_OPENING = re.compile(r"^SAFE PASSAGE alert at \d\d:\d\d[:,] ")
 
 
 def _pattern(key: str) -> re.Pattern[str]:
