@@ -53,7 +53,7 @@ STEPS = {
     ),
     "request_open": (
         "Request sent",
-        "The request is on the board; their texts go to the officer once one accepts.",
+        "The request is on the board; once an officer accepts, texts pass between them (with consent).",
     ),
 }
 #: What the confirmation shows in the sample (the participant sees their own answers).
