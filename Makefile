@@ -19,6 +19,7 @@ run: $(STAMP)
 
 ## test: the whole suite (skips, in one line, what this machine lacks; CI skips nothing)
 test: $(STAMP)
+	@if command -v npm >/dev/null; then sh .ci/axe.sh; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## simulate: text the hotline from this terminal (in-process, or against `make run` with URL=...)
@@ -53,4 +54,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .prism instance/hotline.sqlite3*
+	rm -rf $(VENV) .pytest_cache .prism tests/browser/node_modules instance/hotline.sqlite3*
