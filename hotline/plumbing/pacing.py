@@ -48,7 +48,7 @@ def sender_for(rt: Runtime, audience: str) -> str:
 
 
 def number_behind(rt: Runtime, sender: str) -> str:
-    """Return the sender whose number actually sends a row of `sender` (staff is main without a staff number)."""
+    """Return whose number sends a row of `sender`: staff is main when there is no staff number."""
     return sender if sender == MAIN or rt.staff_number else MAIN
 
 
