@@ -261,3 +261,41 @@ def test_a_wrong_rate_stops_the_start(tmp_path, value):
     path.write_text(text.replace("main_segments_per_second = 1 ", f"main_segments_per_second = {value} "))
     with pytest.raises(ConfigError, match="main_segments_per_second"):
         load_program(path)
+
+
+class Stopwatch:
+    """A transport that notes when each text was handed over, by which number, and its segments."""
+
+    def __init__(self):
+        self.now = T0
+        self.handed: list[tuple[str, datetime, int, str]] = []
+
+    def send_sms(self, *, to, body, status_callback=None, sender="main"):
+        from flows.texts import segments
+
+        self.handed.append((sender, self.now, segments(body)[1], body))
+        return LocalTransport().send_sms(to=to, body=body, status_callback=status_callback)
+
+
+def test_a_busy_worker_never_hands_a_number_more_than_its_rate(database_url):
+    """Mixed one- and two-segment texts to staff and participants, the worker passing every 100 ms."""
+    rt = make_runtime(database_url, staff_number=STAFF_LINE)
+    rt.db.create_all()
+    rt.transport = watch = Stopwatch()
+    for n in range(12):
+        audience, purpose = [("participant", "update"), ("staff", "relay"), ("staff", "offer")][n % 3]
+        queue(rt, audience=audience, purpose=purpose, body=TWO_SEGMENTS if n % 4 == 0 else ONE_SEGMENT)
+    for step in range(160):
+        watch.now = T0 + timedelta(milliseconds=100 * step)
+        jobs.run_once(rt, now=watch.now)
+
+    assert len(watch.handed) == 12, "every text went, none failed"
+    for number in ("main", "staff"):
+        mine = [(at, cost) for sender, at, cost, _ in watch.handed if sender == number]
+        gaps = [
+            (later - at).total_seconds() - cost
+            for (at, cost), (later, _) in zip(mine, mine[1:], strict=False)
+        ]
+        assert min(gaps) >= 0, f"{number} was handed a text before it had sent the one before"
+        assert min(gaps) < 0.1, f"{number} was kept idle"
+    rt.db.dispose()
