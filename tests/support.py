@@ -64,6 +64,7 @@ class FakeTransport:
     """Records what would be sent; tests read `sent` instead of calling Twilio."""
 
     sent: list[dict] = field(default_factory=list)
+    paced = False  # like the local transport: no number to pace (tests/plumbing/test_pacing.py does)
 
     def send_sms(self, *, to, body, status_callback=None, sender="main"):
         from hotline.plumbing.transport import Sent

@@ -20,12 +20,16 @@ sender that is free, and moves `next_free_at` to now + segments / rate. Every wo
 reads and moves the same rows in the same transaction as its claim, so two workers together pace
 a number exactly as one would. A send that fails still used its slot: never above the rate.
 
+A transport that sends nothing (the local one, in development) is not paced.
+
 Texts cost their segments (a two-segment text costs 2). Calls do not queue behind texts at
 Twilio (calls have their own limit per account) and redactions send nothing: both cost 0.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -52,9 +56,16 @@ def number_behind(rt: Runtime, sender: str) -> str:
     return sender if sender == MAIN or rt.staff_number else MAIN
 
 
+#: [sending] for a transport that sends nothing (LocalTransport: `paced = False`).
+UNPACED = Sending(main_segments_per_second=math.inf, staff_segments_per_second=math.inf)
+
+
 def settings(rt: Runtime) -> Sending:
     """Return the program's [sending] (the defaults for a runtime without a program)."""
-    return rt.program.sending if rt.program is not None else Sending()
+    sending = rt.program.sending if rt.program is not None else Sending()
+    if not getattr(rt.transport, "paced", True):
+        return dataclasses.replace(UNPACED, by_priority=sending.by_priority)
+    return sending
 
 
 def rate(rt: Runtime, sender: str) -> float:

@@ -307,6 +307,9 @@ class TwilioTransport:
 class LocalTransport:
     """Sends nothing: the outbox rows are the record that the simulator and `hotline outbox` read."""
 
+    #: No number to hold to a rate (hotline.plumbing.pacing): the simulator answers at once.
+    paced = False
+
     def send_sms(self, *, to: str, body: str, status_callback: str | None, sender: str = MAIN) -> Sent:
         """Pretend to send a text."""
         return Sent(sid="SM" + uuid.uuid4().hex, status="sent")

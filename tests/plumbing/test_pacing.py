@@ -33,6 +33,20 @@ TWO_SEGMENTS = "x" * 200  # GSM-7: 153 characters a segment once split
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
 
+class Stopwatch:
+    """A transport that notes when each text was handed over, by which number, and its segments."""
+
+    def __init__(self):
+        self.now = T0
+        self.handed: list[tuple[str, datetime, int, str]] = []
+
+    def send_sms(self, *, to, body, status_callback=None, sender="main"):
+        from flows.texts import segments
+
+        self.handed.append((sender, self.now, segments(body)[1], body))
+        return LocalTransport().send_sms(to=to, body=body, status_callback=status_callback)
+
+
 def make_runtime(url: str, *, staff_number: str | None = None, sending: Sending | None = None) -> Runtime:
     config = {"HOTLINE_PUBLIC_URL": "https://hotline.example.org", "TWILIO_PHONE_NUMBER": HOTLINE}
     if staff_number:
@@ -44,7 +58,7 @@ def make_runtime(url: str, *, staff_number: str | None = None, sending: Sending 
         pseudonyms=Pseudonyms("test-secret"),
         program=SimpleNamespace(limits=Limits(), sending=sending or Sending(), timezone="America/Chicago"),
         catalog=None,
-        transport=LocalTransport(),
+        transport=Stopwatch(),
     )
 
 
@@ -210,6 +224,13 @@ def test_the_worker_is_told_when_the_number_frees_up(rt):
     assert pacing.seconds_until_free(rt, now=T0 + timedelta(seconds=2)) is None
 
 
+def test_a_transport_that_sends_nothing_is_not_paced(rt):
+    rows = [queue(rt), queue(rt)]
+    rt.transport = LocalTransport()
+
+    assert [claim(rt, T0), claim(rt, T0)] == rows
+
+
 def test_nothing_waiting_means_no_early_wake_up(rt):
     queue(rt)
     jobs.run_once(rt, now=T0)
@@ -263,25 +284,11 @@ def test_a_wrong_rate_stops_the_start(tmp_path, value):
         load_program(path)
 
 
-class Stopwatch:
-    """A transport that notes when each text was handed over, by which number, and its segments."""
-
-    def __init__(self):
-        self.now = T0
-        self.handed: list[tuple[str, datetime, int, str]] = []
-
-    def send_sms(self, *, to, body, status_callback=None, sender="main"):
-        from flows.texts import segments
-
-        self.handed.append((sender, self.now, segments(body)[1], body))
-        return LocalTransport().send_sms(to=to, body=body, status_callback=status_callback)
-
-
 def test_a_busy_worker_never_hands_a_number_more_than_its_rate(database_url):
     """Mixed one- and two-segment texts to staff and participants, the worker passing every 100 ms."""
     rt = make_runtime(database_url, staff_number=STAFF_LINE)
     rt.db.create_all()
-    rt.transport = watch = Stopwatch()
+    watch = rt.transport
     for n in range(12):
         audience, purpose = [("participant", "update"), ("staff", "relay"), ("staff", "offer")][n % 3]
         queue(rt, audience=audience, purpose=purpose, body=TWO_SEGMENTS if n % 4 == 0 else ONE_SEGMENT)
