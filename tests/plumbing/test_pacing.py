@@ -6,6 +6,7 @@ Runs on SQLite and PostgreSQL (the `database_url` fixture of tests/conftest.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -36,14 +37,15 @@ T0 = datetime(2026, 3, 1, 12, 0, 0)
 class Stopwatch:
     """A transport that notes when each text was handed over, by which number, and its segments."""
 
-    def __init__(self):
+    def __init__(self, clock=None):
         self.now = T0
+        self.clock = clock
         self.handed: list[tuple[str, datetime, int, str]] = []
 
     def send_sms(self, *, to, body, status_callback=None, sender="main"):
         from flows.texts import segments
 
-        self.handed.append((sender, self.now, segments(body)[1], body))
+        self.handed.append((sender, self.clock() if self.clock else self.now, segments(body)[1], body))
         return LocalTransport().send_sms(to=to, body=body, status_callback=status_callback)
 
 
@@ -306,3 +308,27 @@ def test_a_busy_worker_never_hands_a_number_more_than_its_rate(database_url):
         assert min(gaps) >= 0, f"{number} was handed a text before it had sent the one before"
         assert min(gaps) < 0.1, f"{number} was kept idle"
     rt.db.dispose()
+
+
+def test_the_worker_comes_back_when_the_number_frees_up_not_at_its_next_poll(rt):
+    """Polling every 30 s, the second text still leaves about a second after the first."""
+    from hotline import worker
+
+    rt.transport = watch = Stopwatch(clock=utcnow)
+    queue(rt, at=utcnow())
+    queue(rt, at=utcnow())
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever, args=(rt,), kwargs={"poll_seconds": 30, "stop_event": stop}
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(watch.handed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+
+    (_, first, _, _), (_, second, _, _) = watch.handed
+    assert 1.0 <= (second - first).total_seconds() < 1.5
