@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -78,8 +78,8 @@ def cost(rt: Runtime, row: OutboxMessage) -> int:
     """Return the segments a row takes from its number's rate: texts their segments, else 0."""
     if row.kind != "sms":
         return 0
-    body = rt.vault.open(row.body_sealed) if row.body_sealed is not None else ""
-    return segments(body or "")[1] if body is not None else 1
+    body = rt.vault.open(row.body_sealed) if row.body_sealed is not None else None
+    return max(1, segments(body or "")[1])  # an unreadable body still takes a slot (it fails at send)
 
 
 def lock(session: Session) -> dict[str, datetime]:
@@ -122,11 +122,7 @@ def take(
     start = max(paces.get(sender, now), now)
     free_at = start + timedelta(seconds=segments_taken / rate(rt, sender))
     paces[sender] = free_at
-    pace = session.get(SenderPace, sender)
-    if pace is None:
-        pace = SenderPace(sender=sender)
-    pace.next_free_at = free_at
-    session.add(pace)
+    session.execute(update(SenderPace).where(SenderPace.sender == sender).values(next_free_at=free_at))
 
 
 def seconds_until_free(rt: Runtime, *, now: datetime) -> float | None:

@@ -331,4 +331,5 @@ def test_the_worker_comes_back_when_the_number_frees_up_not_at_its_next_poll(rt)
         thread.join(10)
 
     (_, first, _, _), (_, second, _, _) = watch.handed
-    assert 1.0 <= (second - first).total_seconds() < 1.5
+    # Paced from the moment each was claimed; the first one's send itself takes a little of that second.
+    assert 0.9 <= (second - first).total_seconds() < 1.5
