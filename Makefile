@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench understanding lint format simulate outbox texts clean
+.PHONY: run test bench surge understanding lint format simulate outbox texts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ simulate: $(STAMP)
 understanding: $(STAMP)
 	$(BIN)/python bench/understanding.py --own $(UNDERSTANDING_ARGS)
 
-## bench: the understanding report, then gunicorn + wrk, the SMS turn beside a static-TwiML baseline (needs Debian's wrk)
-bench: understanding
+## surge: 1,000 participant texts in 10 s at 1 segment/s; when the offer and the alerts leave (simulated clock)
+surge: $(STAMP)
+	$(BIN)/python bench/surge.py $(SURGE_ARGS)
+
+## bench: the understanding report, the surge, then gunicorn + wrk, the SMS turn beside a static-TwiML baseline (needs Debian's wrk)
+bench: understanding surge
 	@command -v wrk >/dev/null || { echo "bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
 

@@ -36,7 +36,7 @@ def run_forever(
     log.info("worker started (poll every %.1f s)", poll_seconds)
     purge_checked = watched = None
     while not stop.is_set():
-        busy = False
+        busy, counts = False, {}
         try:
             if purge_checked is None or time.monotonic() - purge_checked > PURGE_CHECK_SECONDS:
                 retention.ensure_purge_timer(rt)
@@ -52,5 +52,6 @@ def run_forever(
             log.error("worker pass failed: %s", type(error).__name__)
             log.debug("worker pass traceback", exc_info=True)
         if not busy:
-            stop.wait(poll_seconds)
+            # A text held for its number's rate goes the moment the number frees up.
+            stop.wait(min(poll_seconds, counts.get("paced_ms", 10**9) / 1000))
     log.info("worker stopped")

@@ -6,7 +6,7 @@ from models.audit import AuditEntry
 from models.conversation import Conversation, InboundMessage
 from models.dispatch import Dispatch, DispatchEvent, Offer
 from models.funnel import FunnelMark
-from models.outbox import OutboxMessage
+from models.outbox import OutboxMessage, SenderPace
 from models.roster import Officer, Shift
 from models.timer import Timer
 from models.user import DashboardUser
@@ -24,6 +24,7 @@ __all__ = [
     "Offer",
     "Officer",
     "OutboxMessage",
+    "SenderPace",
     "Shift",
     "Timer",
     "metadata",

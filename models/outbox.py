@@ -24,6 +24,11 @@ class OutboxMessage(SQLModel, table=True):
     officer_id: int | None = Field(default=None, foreign_key="officer.id")
     dispatch_id: int | None = Field(default=None, foreign_key="dispatch.id", index=True)
     purpose: str = Field(default="", max_length=32)  # alert, offer, update, relay, reply ...
+    # Which of our numbers sends it: "main" (the hotline number) or "staff" (TWILIO_STAFF_NUMBER).
+    sender: str = Field(default="main", max_length=8)
+    # Lower goes first among due rows: 0 offers and alerts, 1 other staff texts, 2 participants,
+    # 3 redactions (hotline.plumbing.outbox.PRIORITY).
+    priority: int = Field(default=2, index=True)
     # Also what a redaction acts on: "redact:<message SID>" (see hotline.plumbing.outbox.enqueue_redaction).
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     status: str = Field(default="pending", max_length=12, index=True)
@@ -36,3 +41,16 @@ class OutboxMessage(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=12)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     sent_at: NaiveDatetime | None = Field(default=None, index=True)  # the hourly cap counts by it
+
+
+class SenderPace(SQLModel, table=True):
+    """When one of our numbers may next hand Twilio a message without going over its rate.
+
+    One row per sender, locked by whoever claims a message to send from it, so every worker
+    process paces the same number by the same clock (hotline.plumbing.pacing).
+    """
+
+    __tablename__ = "sender_pace"
+
+    sender: str = Field(primary_key=True, max_length=8)
+    next_free_at: NaiveDatetime = Field(default_factory=utcnow)

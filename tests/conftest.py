@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from hotline import create_app
 from hotline.plumbing.runtime import runtime
-from tests.support import POSTGRES_ADMIN_URL, FakeTransport, Twilio, hotline_config, require
+from tests.support import POSTGRES_ADMIN_URL, FakeTransport, Twilio, hotline_config, require, unpaced
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +92,7 @@ def app(database_url, transport):
     """The hotline app on a fresh database, with a fake transport."""
     app = create_app(hotline_config(database_url, TESTING=True), transport=transport, environ={})
     rt = runtime(app)
+    rt.program = dataclasses.replace(rt.program, sending=unpaced())
     rt.db.create_all()
     yield app
     rt.db.dispose()

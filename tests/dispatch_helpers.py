@@ -149,10 +149,10 @@ class ScriptedTransport:
         self.sent.append(request)
         return Sent(sid=prefix + uuid.uuid4().hex, status="queued")
 
-    def send_sms(self, *, to, body, status_callback=None):
+    def send_sms(self, *, to, body, status_callback=None, sender="main"):
         return self._go({"kind": "sms", "to": to, "body": body}, "SM")
 
-    def place_call(self, *, to, twiml, status_callback=None):
+    def place_call(self, *, to, twiml, status_callback=None, sender="main"):
         return self._go({"kind": "call", "to": to, "twiml": twiml}, "CA")
 
     def redact_message(self, sid):

@@ -49,22 +49,33 @@ def hotline_config(database_url: str, **extra) -> dict:
 TEST_KEY = Fernet.generate_key().decode()
 
 
+def unpaced():
+    """Return [sending] without pacing: tests drive worker passes at one fixed moment.
+
+    Pacing has tests of its own (tests/plumbing/test_pacing.py), which use real rates.
+    """
+    from hotline.plumbing.program import Sending
+
+    return Sending(main_segments_per_second=float("inf"), staff_segments_per_second=float("inf"))
+
+
 @dataclass
 class FakeTransport:
     """Records what would be sent; tests read `sent` instead of calling Twilio."""
 
     sent: list[dict] = field(default_factory=list)
+    paced = False  # like the local transport: no number to pace (tests/plumbing/test_pacing.py does)
 
-    def send_sms(self, *, to, body, status_callback=None):
+    def send_sms(self, *, to, body, status_callback=None, sender="main"):
         from hotline.plumbing.transport import Sent
 
-        self.sent.append({"kind": "sms", "to": to, "body": body})
+        self.sent.append({"kind": "sms", "to": to, "body": body, "sender": sender})
         return Sent(sid="SM" + uuid.uuid4().hex, status="queued")
 
-    def place_call(self, *, to, twiml, status_callback=None):
+    def place_call(self, *, to, twiml, status_callback=None, sender="main"):
         from hotline.plumbing.transport import Sent
 
-        self.sent.append({"kind": "call", "to": to, "twiml": twiml})
+        self.sent.append({"kind": "call", "to": to, "twiml": twiml, "sender": sender})
         return Sent(sid="CA" + uuid.uuid4().hex, status="queued")
 
     def redact_message(self, sid):

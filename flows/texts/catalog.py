@@ -45,8 +45,9 @@ LONGEST_PARAMS = {
     "warrant": "not_sure",
     "consent": "not_sure",
     "message": "Grey Ford at the pumps in 5 min, I am in uniform",
+    "hotline_number": "(816) 555-0100",
 }
-PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message"}
+PLACEHOLDERS = FACTS | ANSWER_PLACEHOLDERS | {"ref", "place", "message", "hotline_number"}
 # Filled on calls only: how many minutes "talk to an officer now" may ring (hotline/voice_call.py).
 PLACEHOLDERS |= {"minutes"}
 

@@ -83,12 +83,12 @@ def doctor() -> None:
 
 @click.group()
 def twilio() -> None:
-    """The hotline number at Twilio."""
+    """The hotline number (and the staff number) at Twilio."""
 
 
 @twilio.command("configure")
 def twilio_configure() -> None:
-    """Point the number's SMS, voice, fallback and status webhooks here (safe to repeat)."""
+    """Point each number's SMS, voice, fallback and status webhooks here (safe to repeat)."""
     from hotline.plumbing import provisioning
 
     with command_runtime() as rt:
@@ -96,8 +96,10 @@ def twilio_configure() -> None:
             changes = provisioning.configure(rt)
         except provisioning.ProvisioningError as error:
             raise click.ClickException(str(error)) from None
+    several = len(provisioning.our_numbers(rt)) > 1
     for change in changes:
-        click.echo(f"{change.setting}: {change.was or '(none)'} -> {change.wanted}")
+        where = f"{change.number} " if several else ""
+        click.echo(f"{where}{change.setting}: {change.was or '(none)'} -> {change.wanted}")
     summary = f"{len(changes)} setting(s) changed." if changes else "Already pointing here; nothing changed."
     click.echo(summary)
 

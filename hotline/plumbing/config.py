@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ SETTINGS = (
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_PHONE_NUMBER",
+    "TWILIO_STAFF_NUMBER",
     "TWILIO_API_BASE_URL",
     "HOTLINE_PUBLIC_URL",
     "HOTLINE_SECRET_KEY",
@@ -31,6 +33,7 @@ SETTINGS = (
 DEFAULT_PROGRAM = Path(__file__).parent.with_name("program.toml")
 DEV_PUBLIC_URL = "http://127.0.0.1:5000"
 DEV_PHONE_NUMBER = "+15005550006"
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +76,9 @@ def check(config: Mapping) -> None:
             + ". Set them in the environment (see README, 'Deploying'), "
             "or run `hotline dev` for a local development hotline."
         )
+    staff_number = config.get("TWILIO_STAFF_NUMBER")
+    if staff_number and not E164.fullmatch(str(staff_number)):
+        raise ConfigError("TWILIO_STAFF_NUMBER must be a number in E.164 form, like +18165550100.")
     url = str(config["HOTLINE_PUBLIC_URL"])
     if not url.startswith(("https://", "http://")):
         raise ConfigError("HOTLINE_PUBLIC_URL must start with https:// (Twilio calls it).")

@@ -16,7 +16,7 @@ from sqlmodel import select
 from flows.texts import LONGEST_PARAMS
 from hotline.plumbing import migrations, provisioning
 from hotline.plumbing.runtime import Runtime
-from hotline.plumbing.transport import TransportError
+from hotline.plumbing.transport import TransportError, TwilioTransport
 from models import Officer, OutboxMessage
 from models.clock import utcnow
 
@@ -160,18 +160,33 @@ def _twilio(rt: Runtime) -> list[Finding]:
             return [Finding("twilio account", False, f"unreachable ({error})", fix)]
         return [Finding("twilio account", False, f"refused ({error})", "check TWILIO_ACCOUNT_SID and TOKEN")]
     findings = [Finding("twilio account", status == "active", f"status {status}", "reactivate the account")]
+    findings += _number(rt, api, provisioning.MAIN_SETTING, "twilio")
+    if rt.config.get(provisioning.STAFF_SETTING):
+        findings += _number(rt, api, provisioning.STAFF_SETTING, "twilio staff")
+    return findings
+
+
+def _number(rt: Runtime, api: TwilioTransport, setting: str, label: str) -> list[Finding]:
+    """Check one of our numbers: on the account, webhooks pointing here; the staff one not the hotline's."""
     try:
-        number = provisioning.hotline_number(rt, api)
+        if setting == provisioning.STAFF_SETTING:
+            provisioning.check_distinct(rt)
+        number = provisioning.hotline_number(rt, api, setting)
     except provisioning.ProvisioningError as error:
-        return [*findings, Finding("twilio number", False, str(error), "fix TWILIO_PHONE_NUMBER")]
-    changes = provisioning.differences(number, provisioning.wanted_webhooks(rt))
+        return [Finding(f"{label} number", False, str(error), f"fix {setting}")]
+    except TransportError as error:
+        return [Finding(f"{label} number", False, f"lookup failed ({error})", "check the Twilio settings")]
+    findings = []
+    if setting == provisioning.STAFF_SETTING:
+        findings.append(Finding(f"{label} number", True, "on this account, apart from the hotline number"))
+    changes = provisioning.differences(number, provisioning.wanted_webhooks(rt), setting)
     older = [c for c in changes if c.was in provisioning.older_urls(rt, c.setting)]
     wrong = [c for c in changes if c not in older]
     detail = "; ".join(f"{c.setting} is {c.was!r}" for c in wrong) or "webhooks point here" + "".join(
         f" ({c.setting} at the older {c.was}, still answered; `hotline twilio configure` moves it)"
         for c in older
     )
-    findings.append(Finding("twilio webhooks", not wrong, detail, "run `hotline twilio configure`"))
+    findings.append(Finding(f"{label} webhooks", not wrong, detail, "run `hotline twilio configure`"))
     return findings
 
 

@@ -20,6 +20,12 @@ A worker that dies between claim and result leaves its row in `sending`; once th
 out the row is re-claimed under the same rule: staff rows are sent again (possibly twice),
 participant rows are failed "ambiguous" and not sent again.
 
+Order and pace (hotline.plumbing.pacing). Each claim takes the most urgent due row
+(outbox.priority: offers, alerts and bridge calls, then other staff texts, then participants'
+updates, then redactions; the oldest first within one) among the rows whose number is free,
+and holds that number for the row's segments at the program's rate. Rows of a busy number
+wait, pending; the worker comes back when it frees up (pacing.seconds_until_free).
+
 Redactions (kind `redact`, audience `twilio`, queued by hotline.services.retention) ask Twilio to empty
 the body of a message it keeps. Repeating one is harmless, so they follow the staff rule; they
 go out after every other due row, so a purge of old messages never delays a page.
@@ -40,7 +46,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, true
 from sqlmodel import Session, col, select
 
-from hotline.plumbing import outbox, throttle
+from hotline.plumbing import outbox, pacing, throttle
 from hotline.plumbing.privacy import masking
 from hotline.plumbing.runtime import Runtime
 from hotline.plumbing.timers import (
@@ -72,7 +78,14 @@ def claim_due_message(
     with rt.db.unit_of_work() as session:
         # Over the hourly cap texts wait (never dropped); calls, redactions and the alert go on.
         capped = throttle.outbound_capped(session, rt, now=now)
+        # Redactions last: a purge of a month of messages must not hold up a page.
+        order = [OutboxMessage.kind == outbox.REDACT, col(OutboxMessage.due_at), col(OutboxMessage.id)]
+        if pacing.settings(rt).by_priority:
+            order.insert(1, col(OutboxMessage.priority))
         while True:
+            # Locked until this claim commits: every worker paces a number by the same clock.
+            paces = pacing.lock(session)
+            free = pacing.open_senders(rt, paces, now)
             row = session.exec(
                 select(OutboxMessage)
                 .where(
@@ -82,11 +95,10 @@ def claim_due_message(
                         and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
                     ),
                     throttle.exempt_from_cap() if capped else true(),
+                    # Texts only from a number that is free; calls and redactions are not paced.
+                    or_(OutboxMessage.kind != "sms", col(OutboxMessage.sender).in_(free)),
                 )
-                # Redactions last: a purge of a month of messages must not hold up a page.
-                .order_by(
-                    OutboxMessage.kind == outbox.REDACT, col(OutboxMessage.due_at), col(OutboxMessage.id)
-                )
+                .order_by(*order)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             ).first()
@@ -99,6 +111,7 @@ def claim_due_message(
                 log.warning("outbox %s: worker lost it mid-send; not re-sent (ambiguous)", row.id)
                 session.commit()
                 continue
+            pacing.take(session, rt, row, paces, now)
             row.status = "sending"
             row.attempts += 1
             row.locked_until = now + timedelta(seconds=LEASE_SECONDS)
@@ -128,8 +141,8 @@ def send(rt: Runtime, row: OutboxMessage) -> Sent | None:
     # Whatever the transport or its libraries log while this is in hand stays masked.
     with masking(to, body):
         if row.kind == "call":
-            return rt.transport.place_call(to=to, twiml=body, status_callback=callback)
-        return rt.transport.send_sms(to=to, body=body, status_callback=callback)
+            return rt.transport.place_call(to=to, twiml=body, status_callback=callback, sender=row.sender)
+        return rt.transport.send_sms(to=to, body=body, status_callback=callback, sender=row.sender)
 
 
 def record_sent(rt: Runtime, row: OutboxMessage, sent: Sent | None, *, now: datetime) -> None:
@@ -241,7 +254,10 @@ def run_once(
     limit: int = 50,
     handlers: Mapping[str, Handler] | None = None,
 ) -> dict[str, int]:
-    """Send due outbox rows and fire due timers (up to `limit` of each); return counts."""
+    """Send due outbox rows and fire due timers (up to `limit` of each); return counts.
+
+    `paced_ms`: when rows wait only for a busy number, how soon it frees up (else absent).
+    """
     handlers = HANDLERS if handlers is None else handlers
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     counts = {"sent": 0, "retry": 0, "failed": 0, "errors": 0, "timers": 0, "timer_errors": 0}
@@ -249,6 +265,9 @@ def run_once(
         moment = clock()
         row = claim_due_message(rt, now=moment, handlers=handlers)
         if row is None:
+            wait = pacing.seconds_until_free(rt, now=moment)
+            if wait is not None:
+                counts["paced_ms"] = int(wait * 1000)
             break
         try:
             outcome = process_message(rt, row, now=moment, handlers=handlers)

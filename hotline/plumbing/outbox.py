@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from hotline.plumbing import timers
+from hotline.plumbing import pacing, timers
 from hotline.plumbing.db import insert_once
 from models import Conversation, OutboxMessage
 from models.outbox import ERASED
@@ -37,6 +37,12 @@ REDACT_KEY = "redact:"
 #: Audiences whose rows may go out twice rather than not at all (REL-6): a duplicate page or
 #: a repeated redaction is harmless; a second copy of a text to a participant is not.
 AT_LEAST_ONCE = frozenset({"staff", TWILIO})
+
+#: The order due rows go out in, lowest first (hotline.plumbing.jobs claims by it): someone waits
+#: for an offer, an alert or a call to connect; other staff texts next; then participants'
+#: updates (their answers to what they text go back at once, in TwiML); redactions last.
+URGENT, STAFF_TEXT, PARTICIPANT, CLEANUP = 0, 1, 2, 3
+URGENT_PURPOSES = frozenset({"offer", "alert", "bridge"})
 
 #: What Twilio can redact: message SIDs (SMS, MMS), never call SIDs or our voice step keys.
 REDACTABLE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
@@ -103,6 +109,8 @@ def enqueue(
         officer_id=officer_id,
         dispatch_id=dispatch_id,
         purpose=purpose,
+        sender=pacing.sender_for(rt, audience),
+        priority=priority_of(audience, purpose, kind),
     )
     if due_at is not None:
         row.due_at = due_at
@@ -112,11 +120,22 @@ def enqueue(
     return stored
 
 
+def priority_of(audience: str, purpose: str, kind: str = "sms") -> int:
+    """Return where a message stands in the queue (URGENT first, CLEANUP last)."""
+    if kind == REDACT:
+        return CLEANUP
+    if audience == "staff":
+        return URGENT if purpose in URGENT_PURPOSES or kind == "call" else STAFF_TEXT
+    return PARTICIPANT
+
+
 def enqueue_redaction(session: Session, sid: str) -> OutboxMessage | None:
     """Queue the erasure of a message's body at Twilio; None if queued before or not a message SID."""
     if not REDACTABLE_SID.fullmatch(sid or ""):
         return None
-    row = OutboxMessage(kind=REDACT, audience=TWILIO, to_hash="", to_sealed=ERASED, purpose="redact")
+    row = OutboxMessage(
+        kind=REDACT, audience=TWILIO, to_hash="", to_sealed=ERASED, purpose="redact", priority=CLEANUP
+    )
     return insert_once(session, row, REDACT_KEY + sid)
 
 
@@ -129,7 +148,9 @@ def enqueue_redactions(session: Session, sids: Iterable[str | None]) -> int:
     keys = sorted({REDACT_KEY + sid for sid in sids if sid and REDACTABLE_SID.fullmatch(sid)})
     if not keys:
         return 0
-    template = OutboxMessage(kind=REDACT, audience=TWILIO, to_hash="", to_sealed=ERASED, purpose="redact")
+    template = OutboxMessage(
+        kind=REDACT, audience=TWILIO, to_hash="", to_sealed=ERASED, purpose="redact", priority=CLEANUP
+    )
     values = template.model_dump(exclude={"id", "dedupe_key"})
     table = OutboxMessage.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -59,6 +59,20 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Sending:
+    """How fast each of our numbers may send, and in what order: [sending] in the program file.
+
+    Twilio sends 1 segment a second from a US long code, about 3 from a toll-free number and
+    about 100 from a short code; it queues the rest. Give each number its real rate: above it,
+    texts wait in Twilio's queue, oldest first, where an offer cannot pass a reply.
+    """
+
+    main_segments_per_second: float = 1.0  # the hotline number (TWILIO_PHONE_NUMBER)
+    staff_segments_per_second: float = 1.0  # the staff number (TWILIO_STAFF_NUMBER), if any
+    by_priority: bool = True  # offers and alerts first; false sends the oldest first
+
+
+@dataclass(frozen=True)
 class Program:
     """A department's program, read once at start-up."""
 
@@ -83,6 +97,7 @@ class Program:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: CallSettings = field(default_factory=CallSettings)
     limits: Limits = field(default_factory=Limits)
+    sending: Sending = field(default_factory=Sending)
 
     def facts(self) -> dict[str, Any]:
         """Return the placeholder values the text catalogs use, per language where they differ."""
@@ -139,6 +154,7 @@ def load_program(path: str | Path) -> Program:
             voices={lang: dict(v) for lang, v in raw.get("voice", {}).items() if isinstance(v, dict)},
             calls=_call_settings(raw.get("voice", {})),
             limits=_limits(raw.get("limits", {})),
+            sending=_sending(raw.get("sending", {})),
             serves_minors=_flag(treatment, "serves_minors"),
             sentence_facts=_sentences(raw.get("facts", {}), raw.get("privacy", {})),
             texts={lang: dict(v) for lang, v in raw.get("texts", {}).items()},
@@ -189,6 +205,18 @@ def _limits(table: dict[str, Any]) -> Limits:
             raise ValueError(f"[limits] {name} (a whole number of at least 1)")
         values[name] = value
     return Limits(**values)
+
+
+def _sending(table: dict[str, Any]) -> Sending:
+    """Read [sending]: rates between 0.1 and 1000 segments a second, priority on or off."""
+    defaults = Sending()
+    rates = {}
+    for name in ("main_segments_per_second", "staff_segments_per_second"):
+        value = table.get(name, getattr(defaults, name))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.1 <= value <= 1000:
+            raise ValueError(f"[sending] {name} (segments a second, 0.1 to 1000)")
+        rates[name] = float(value)
+    return Sending(**rates, by_priority=_flag(table, "by_priority") if "by_priority" in table else True)
 
 
 def _check(program: Program, path: str | Path) -> None:

@@ -1,4 +1,8 @@
-"""Point the hotline number's Twilio webhooks at this deployment (idempotent)."""
+"""Point the Twilio webhooks of the hotline number (and the staff number, if any) here (idempotent).
+
+Both numbers get the same webhooks: the SMS webhook tells them apart by the number texted
+(hotline.services.conversation), and a call to either reaches the same voice menu.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ class ProvisioningError(RuntimeError):
     """The number could not be checked or configured; the message says why and what to do."""
 
 
+#: The settings that name our numbers at Twilio, the hotline number first.
+MAIN_SETTING, STAFF_SETTING = "TWILIO_PHONE_NUMBER", "TWILIO_STAFF_NUMBER"
+
+
 @dataclass(frozen=True)
 class Change:
     """One webhook setting that differs from what this deployment needs."""
@@ -31,6 +39,7 @@ class Change:
     setting: str
     was: str | None
     wanted: str
+    number: str = MAIN_SETTING  # which of our numbers it is on
 
 
 def wanted_webhooks(rt: Runtime) -> dict[str, str]:
@@ -61,9 +70,14 @@ def twilio_api(rt: Runtime) -> TwilioTransport:
     )
 
 
-def hotline_number(rt: Runtime, api: TwilioTransport) -> NumberSettings:
-    """Return the hotline number's settings at Twilio, or explain why it cannot be found."""
-    phone = rt.config["TWILIO_PHONE_NUMBER"]
+def our_numbers(rt: Runtime) -> list[str]:
+    """Return the settings of the numbers this deployment uses: the hotline number, then the staff number."""
+    return [MAIN_SETTING, STAFF_SETTING] if rt.config.get(STAFF_SETTING) else [MAIN_SETTING]
+
+
+def hotline_number(rt: Runtime, api: TwilioTransport, setting: str = MAIN_SETTING) -> NumberSettings:
+    """Return one of our numbers' settings at Twilio, or explain why it cannot be found."""
+    phone = rt.config[setting]
     try:
         number = api.find_number(phone)
     except TransportError as error:
@@ -72,28 +86,45 @@ def hotline_number(rt: Runtime, api: TwilioTransport) -> NumberSettings:
         ) from None
     if number is None:
         raise ProvisioningError(
-            "TWILIO_PHONE_NUMBER is not a number of this Twilio account; buy or port it, or fix the setting."
+            f"{setting} is not a number of this Twilio account; buy or port it, or fix the setting."
         )
     return number
 
 
-def differences(number: NumberSettings, wanted: dict[str, str]) -> list[Change]:
+def differences(number: NumberSettings, wanted: dict[str, str], which: str = MAIN_SETTING) -> list[Change]:
     """Return the settings that do not point at this deployment."""
     return [
-        Change(setting, getattr(number, setting), url)
+        Change(setting, getattr(number, setting), url, which)
         for setting, url in wanted.items()
         if getattr(number, setting) != url
     ]
 
 
+def check_distinct(rt: Runtime) -> None:
+    """Refuse a staff number that is the hotline number: staff would queue behind participants again."""
+    if rt.config.get(STAFF_SETTING) and rt.config[STAFF_SETTING] == rt.config.get(MAIN_SETTING):
+        raise ProvisioningError(
+            f"{STAFF_SETTING} is the hotline number; give staff a second number or unset it."
+        )
+
+
 def configure(rt: Runtime) -> list[Change]:
-    """Set every webhook of the hotline number that is not already ours; return what changed."""
+    """Set every webhook of our numbers that is not already ours; return what changed.
+
+    Both numbers are looked up before either is changed: a wrong staff number changes nothing.
+    """
     api = twilio_api(rt)
-    number = hotline_number(rt, api)
-    changes = differences(number, wanted_webhooks(rt))
-    if changes:
+    check_distinct(rt)
+    numbers = [(setting, hotline_number(rt, api, setting)) for setting in our_numbers(rt)]
+    wanted = wanted_webhooks(rt)
+    changed: list[Change] = []
+    for setting, number in numbers:
+        changes = differences(number, wanted, setting)
+        if not changes:
+            continue
         try:
             api.configure_number(number.sid, {change.setting: change.wanted for change in changes})
         except TransportError as error:
-            raise ProvisioningError(f"Twilio refused the update ({error}).") from None
-    return changes
+            raise ProvisioningError(f"Twilio refused the update of {setting} ({error}).") from None
+        changed += changes
+    return changed

@@ -32,6 +32,12 @@ class Runtime:
     def hotline_number(self) -> str:
         return self.config["TWILIO_PHONE_NUMBER"]
 
+    @property
+    def staff_number(self) -> str | None:
+        """Return the number staff text and are texted from, or None when the hotline has one number."""
+        number = self.config.get("TWILIO_STAFF_NUMBER")
+        return number if number and number != self.config.get("TWILIO_PHONE_NUMBER") else None
+
     def public_url(self, path: str) -> str:
         """Return the absolute URL Twilio uses for a path of ours."""
         return self.config["HOTLINE_PUBLIC_URL"].rstrip("/") + path

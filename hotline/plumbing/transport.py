@@ -152,12 +152,20 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
+#: Our numbers, as an outbox row names its sender: the hotline number, and TWILIO_STAFF_NUMBER.
+MAIN, STAFF = "main", "staff"
+
+
 class Transport(Protocol):
-    """Sends texts and places calls; raises TransportError when Twilio did not take them."""
+    """Sends texts and places calls; raises TransportError when Twilio did not take them.
 
-    def send_sms(self, *, to: str, body: str, status_callback: str | None) -> Sent: ...
+    `sender` names which of our numbers it goes from (MAIN or STAFF); without a staff number
+    everything goes from the hotline number.
+    """
 
-    def place_call(self, *, to: str, twiml: str, status_callback: str | None) -> Sent: ...
+    def send_sms(self, *, to: str, body: str, status_callback: str | None, sender: str = MAIN) -> Sent: ...
+
+    def place_call(self, *, to: str, twiml: str, status_callback: str | None, sender: str = MAIN) -> Sent: ...
 
     def redact_message(self, sid: str) -> None: ...
 
@@ -171,6 +179,7 @@ class TwilioTransport:
         auth_token: str,
         from_number: str,
         *,
+        staff_number: str | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         http_client: HttpClient | None = None,
@@ -179,6 +188,7 @@ class TwilioTransport:
             raise ValueError("timeout must be positive")
         self.account_sid = account_sid
         self.from_number = from_number
+        self.staff_number = staff_number or None
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
         self._auth_token = auth_token
@@ -208,19 +218,25 @@ class TwilioTransport:
             self._client, self._pid = client, os.getpid()
         return self._client
 
-    def send_sms(self, *, to: str, body: str, status_callback: str | None) -> Sent:
-        """Send a text from the hotline number."""
+    def number_of(self, sender: str) -> str:
+        """Return the number a sender name stands for (the hotline number without a staff number)."""
+        if sender == STAFF and self.staff_number:
+            return self.staff_number
+        return self.from_number
+
+    def send_sms(self, *, to: str, body: str, status_callback: str | None, sender: str = MAIN) -> Sent:
+        """Send a text from the hotline number, or from the staff number for staff."""
         message = self._call(
             self.client.messages.create,
             to=to,
-            from_=self.from_number,
+            from_=self.number_of(sender),
             body=body,
             status_callback=status_callback,
         )
         return Sent(sid=message.sid, status=str(message.status or "queued"))
 
-    def place_call(self, *, to: str, twiml: str, status_callback: str | None) -> Sent:
-        """Call a number from the hotline number and play the given TwiML.
+    def place_call(self, *, to: str, twiml: str, status_callback: str | None, sender: str = MAIN) -> Sent:
+        """Call a number from the hotline (or staff) number and play the given TwiML.
 
         No status_callback_event is sent: Twilio then reports only `completed` (with the
         final CallStatus: completed, busy, no-answer, failed, canceled), which is all the
@@ -229,7 +245,7 @@ class TwilioTransport:
         call = self._call(
             self.client.calls.create,
             to=to,
-            from_=self.from_number,
+            from_=self.number_of(sender),
             twiml=twiml,
             status_callback=status_callback,
         )
@@ -291,11 +307,14 @@ class TwilioTransport:
 class LocalTransport:
     """Sends nothing: the outbox rows are the record that the simulator and `hotline outbox` read."""
 
-    def send_sms(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+    #: No number to hold to a rate (hotline.plumbing.pacing): the simulator answers at once.
+    paced = False
+
+    def send_sms(self, *, to: str, body: str, status_callback: str | None, sender: str = MAIN) -> Sent:
         """Pretend to send a text."""
         return Sent(sid="SM" + uuid.uuid4().hex, status="sent")
 
-    def place_call(self, *, to: str, twiml: str, status_callback: str | None) -> Sent:
+    def place_call(self, *, to: str, twiml: str, status_callback: str | None, sender: str = MAIN) -> Sent:
         """Pretend to place a call."""
         return Sent(sid="CA" + uuid.uuid4().hex, status="sent")
 
@@ -320,5 +339,6 @@ def make_transport(config: Mapping) -> Transport:
         config["TWILIO_ACCOUNT_SID"],
         config["TWILIO_AUTH_TOKEN"],
         config["TWILIO_PHONE_NUMBER"],
+        staff_number=config.get("TWILIO_STAFF_NUMBER") or None,
         base_url=config.get("TWILIO_API_BASE_URL") or None,
     )

@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows import INTAKE, Event, Step
+from flows.intents import normalise
+from flows.language import detect_language
 from hotline.plumbing import outbox, staff
 from hotline.plumbing.runtime import Runtime
 from hotline.services import alerts, commands, dispatch, report, retention
@@ -33,6 +35,7 @@ class Inbound:
     sender: str
     body: str
     num_media: int = 0
+    to: str = ""  # which of our numbers it was sent to
 
 
 def handle_sms(
@@ -45,6 +48,8 @@ def handle_sms(
     """
     now = now or utcnow()
     sender_hash = sender_hash or rt.pseudonyms.of(inbound.sender)
+    if rt.staff_number and inbound.to == rt.staff_number:
+        return _on_staff_line(rt, inbound, sender_hash, now)
     try:
         texts = _plain_turn(rt, inbound, sender_hash, now)
         if texts is not None:
@@ -61,6 +66,37 @@ def handle_sms(
         # Another worker committed this MessageSid between our check and our insert.
         with rt.db.reading() as session:
             return _stored_texts(rt, _seen(session, inbound.sid))
+
+
+def _on_staff_line(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) -> list[str]:
+    """Answer a text to the staff number: a command from active staff, else the way to the hotline.
+
+    Someone else who finds the staff number (a forwarded text, an old officer's phone) gets
+    911 first and the hotline number, in their language, and nothing is stored: a conversation
+    here would answer from two numbers, and a surge on this number would hold up the offers.
+    """
+    try:
+        with rt.db.unit_of_work() as session:
+            officer = staff.active_staff(session, sender_hash)
+            if officer is not None:
+                texts = _command(session, rt, inbound, officer, now)
+                session.commit()
+                return texts
+    except IntegrityError:
+        with rt.db.reading() as session:
+            return _stored_texts(rt, _seen(session, inbound.sid))
+    language = detect_language(normalise(inbound.body)) or "en"
+    number = {"hotline_number": readable_number(rt.hotline_number)}
+    log.info("text %s to the staff number from a number not on the roster", inbound.sid)
+    return [rt.catalog.render("staff_line", language, number)]
+
+
+def readable_number(number: str) -> str:
+    """Write a North American E.164 number the way people read it: (816) 555-0100."""
+    digits = number.removeprefix("+1")
+    if number.startswith("+1") and len(digits) == 10 and digits.isdigit():
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return number
 
 
 def _command(session: Session, rt: Runtime, inbound: Inbound, officer: Officer, now: datetime) -> list[str]:

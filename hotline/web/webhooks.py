@@ -49,6 +49,7 @@ def sms() -> Response:
         sender=form.get("From", ""),
         body=printable(form.get("Body", ""))[:MAX_BODY],
         num_media=_int(form.get("NumMedia")),
+        to=form.get("To", ""),
     )
     rt = runtime()
     sender_hash = rt.pseudonyms.of(inbound.sender)

@@ -217,7 +217,7 @@ class FlakyTransport(FakeTransport):
         super().__init__()
         self.failed = False
 
-    def send_sms(self, *, to, body, status_callback=None) -> Sent:
+    def send_sms(self, *, to, body, status_callback=None, sender="main") -> Sent:
         if not self.failed:
             self.failed = True
             raise RuntimeError(f"Twilio refused {to}: {body}")

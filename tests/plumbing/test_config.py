@@ -77,3 +77,20 @@ def test_missing_program_file_is_named(tmp_path):
     config = hotline_config(f"sqlite:///{tmp_path}/h.sqlite3", HOTLINE_PROGRAM=str(tmp_path / "none.toml"))
     with pytest.raises(ConfigError, match="HOTLINE_PROGRAM"):
         create_app(config, environ={})
+
+
+@pytest.mark.parametrize("number", ["8165550199", "+1 816 555 0199", "staff"])
+def test_a_staff_number_not_in_e164_form_is_named(tmp_path, number):
+    config = hotline_config(f"sqlite:///{tmp_path}/h.sqlite3", TWILIO_STAFF_NUMBER=number)
+    with pytest.raises(ConfigError, match="TWILIO_STAFF_NUMBER"):
+        create_app(config, environ={})
+
+
+def test_the_staff_number_is_read_from_the_environment(tmp_path):
+    from hotline.plumbing.runtime import runtime
+
+    config = hotline_config(f"sqlite:///{tmp_path}/h.sqlite3")
+    app = create_app(config, environ={"TWILIO_STAFF_NUMBER": "+18165550199"})
+    assert runtime(app).staff_number == "+18165550199"
+    same = create_app(config | {"TWILIO_STAFF_NUMBER": config["TWILIO_PHONE_NUMBER"]}, environ={})
+    assert runtime(same).staff_number is None, "the hotline number is no staff number"

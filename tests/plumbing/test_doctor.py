@@ -156,3 +156,90 @@ def test_doctor_command_exit_code_follows_the_findings(empty_database_url, monke
     result = CliRunner().invoke(cli.main, ["doctor"])
     assert result.exit_code == 1
     assert "FAIL migrations" in result.output and "hotline db upgrade" in result.output
+
+
+# -- the staff number ------------------------------------------------------------------------------
+
+STAFF_LINE = "+18165550199"
+
+
+class TwoNumbers(FakeTwilioApi):
+    """A Twilio account with the hotline number and, maybe, the staff number."""
+
+    def __init__(self, *numbers: NumberSettings):
+        super().__init__(None)
+        self.numbers = {number.sid: number for number in numbers}
+        self.updated: list[str] = []
+
+    def find_number(self, phone):
+        return next((n for n in self.numbers.values() if n.phone_number == phone), None)
+
+    def configure_number(self, sid, urls):
+        self.updated.append(sid)
+        self.numbers[sid] = NumberSettings(**{**self.numbers[sid].__dict__, **urls})
+
+
+@pytest.fixture
+def staff_api(rt, monkeypatch):
+    rt.config["TWILIO_STAFF_NUMBER"] = STAFF_LINE
+    fake = TwoNumbers(
+        NumberSettings(sid="PN" + "a" * 32, phone_number=rt.config["TWILIO_PHONE_NUMBER"]),
+        NumberSettings(sid="PN" + "b" * 32, phone_number=STAFF_LINE),
+    )
+    monkeypatch.setattr(provisioning, "twilio_api", lambda _rt: fake)
+    return fake
+
+
+def by_name(findings) -> dict:
+    return {f.name: f for f in findings}
+
+
+def test_configure_points_both_numbers_here(rt, staff_api):
+    changes = provisioning.configure(rt)
+
+    assert {(c.number, c.setting) for c in changes} == {
+        (number, setting)
+        for number in ("TWILIO_PHONE_NUMBER", "TWILIO_STAFF_NUMBER")
+        for setting in provisioning.ROUTES
+    }
+    wanted = provisioning.wanted_webhooks(rt)
+    assert all(
+        getattr(number, setting) == url
+        for number in staff_api.numbers.values()
+        for setting, url in wanted.items()
+    )
+    assert provisioning.configure(rt) == [] and len(staff_api.updated) == 2
+
+
+def test_doctor_checks_the_staff_number_webhooks(rt, staff_api):
+    findings = by_name(doctor.examine(rt, get=healthy))
+    assert not findings["twilio staff webhooks"].ok
+    assert "run `hotline twilio configure`" in findings["twilio staff webhooks"].line()
+
+    provisioning.configure(rt)
+    findings = by_name(doctor.examine(rt, get=healthy))
+    assert findings["twilio staff number"].ok and findings["twilio staff webhooks"].ok
+    assert findings["twilio webhooks"].ok
+
+
+def test_a_staff_number_the_account_lacks_is_named_and_nothing_is_changed(rt, staff_api):
+    staff_api.numbers.popitem()
+    finding = by_name(doctor.examine(rt, get=healthy))["twilio staff number"]
+    assert not finding.ok and "TWILIO_STAFF_NUMBER is not a number of this Twilio account" in finding.detail
+
+    with pytest.raises(provisioning.ProvisioningError, match="TWILIO_STAFF_NUMBER"):
+        provisioning.configure(rt)
+    assert staff_api.updated == [], "the hotline number is left as it was too"
+
+
+def test_a_staff_number_that_is_the_hotline_number_is_refused(rt, staff_api):
+    rt.config["TWILIO_STAFF_NUMBER"] = rt.config["TWILIO_PHONE_NUMBER"]
+    finding = by_name(doctor.examine(rt, get=healthy))["twilio staff number"]
+    assert not finding.ok and "is the hotline number" in finding.detail
+
+    with pytest.raises(provisioning.ProvisioningError, match="is the hotline number"):
+        provisioning.configure(rt)
+
+
+def test_without_a_staff_number_the_doctor_says_nothing_of_one(rt, api):
+    assert not any("staff" in f.name for f in doctor.examine(rt, get=healthy))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -21,7 +22,7 @@ from models import Conversation, InboundMessage, OutboxMessage
 from models.clock import utcnow
 from tests.calls import Caller
 from tests.dispatch_helpers import SERGEANT, add_roster
-from tests.support import REPO, Twilio, hotline_config, require, sms_params, twiml_messages
+from tests.support import REPO, Twilio, hotline_config, require, sms_params, twiml_messages, unpaced
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 PROGRAM = (REPO / "hotline" / "program.toml").read_text(encoding="utf-8")
@@ -66,7 +67,9 @@ def make_app(database_url, transport, program, storage=None):
     if storage:
         config["HOTLINE_RATE_LIMIT_STORAGE"] = storage
     app = create_app(config, transport=transport, environ={})
-    runtime(app).db.create_all()
+    rt = runtime(app)
+    rt.program = dataclasses.replace(rt.program, sending=unpaced())  # the cap is tested here, not the pace
+    rt.db.create_all()
     return app
 
 

@@ -135,6 +135,30 @@ def test_place_call_posts_twiml_and_status_callback_to_the_override(transport, f
     assert request["form"] == {"To": OFFICER, "From": HOTLINE, "Twiml": twiml, "StatusCallback": CALLBACK}
 
 
+STAFF_LINE = "+18165550199"
+
+
+def test_staff_texts_and_calls_go_from_the_staff_number_participants_from_the_hotline(fake_twilio):
+    transport = TwilioTransport(ACCOUNT, TOKEN, HOTLINE, staff_number=STAFF_LINE, base_url=fake_twilio.url)
+    fake_twilio.replies.extend([("json", 201, message_json())] * 2 + [("json", 201, {"sid": CALL_SID})])
+    try:
+        transport.send_sms(to=OFFICER, body="Ride R7K2", status_callback=CALLBACK, sender="staff")
+        transport.send_sms(to=OFFICER, body="Update", status_callback=CALLBACK, sender="main")
+        transport.place_call(to=OFFICER, twiml="<Response/>", status_callback=CALLBACK, sender="staff")
+    finally:
+        transport.close()
+
+    assert [request["form"]["From"] for request in fake_twilio.received] == [STAFF_LINE, HOTLINE, STAFF_LINE]
+
+
+def test_without_a_staff_number_staff_texts_go_from_the_hotline_number(transport, fake_twilio):
+    fake_twilio.replies.append(("json", 201, message_json()))
+
+    transport.send_sms(to=OFFICER, body="Ride R7K2", status_callback=CALLBACK, sender="staff")
+
+    assert fake_twilio.received[0]["form"]["From"] == HOTLINE
+
+
 def test_redact_message_updates_the_body_to_empty(transport, fake_twilio):
     fake_twilio.replies.append(("json", 200, message_json(status="delivered")))
 
@@ -302,6 +326,11 @@ TWILIO_SETTINGS = {
     "TWILIO_AUTH_TOKEN": TOKEN,
     "TWILIO_PHONE_NUMBER": HOTLINE,
 }
+
+
+def test_make_transport_gives_the_staff_number_to_twilio():
+    assert make_transport({**TWILIO_SETTINGS, "TWILIO_STAFF_NUMBER": STAFF_LINE}).staff_number == STAFF_LINE
+    assert make_transport(TWILIO_SETTINGS).staff_number is None
 
 
 def test_make_transport_chooses_by_setting():

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -23,10 +24,12 @@ from hotline import worker
 from hotline.plumbing import jobs, outbox, timers
 from hotline.plumbing.db import Database
 from hotline.plumbing.privacy import Pseudonyms, Vault
+from hotline.plumbing.program import Limits
 from hotline.plumbing.runtime import Runtime
 from hotline.plumbing.transport import AMBIGUOUS, FINAL, RETRYABLE, Sent, TransportError
 from models import Conversation, Officer, OutboxMessage, Timer
 from models.clock import utcnow
+from tests.support import unpaced
 
 PUBLIC_URL = "https://hotline.example.org"
 PARTICIPANT = "+18165550142"
@@ -57,10 +60,10 @@ class ScriptedTransport:
         self.delivered.append(request)
         return Sent(sid=prefix + uuid.uuid4().hex, status="queued")
 
-    def send_sms(self, *, to, body, status_callback):
+    def send_sms(self, *, to, body, status_callback, sender="main"):
         return self._next({"kind": "sms", "to": to, "body": body, "callback": status_callback}, "SM")
 
-    def place_call(self, *, to, twiml, status_callback):
+    def place_call(self, *, to, twiml, status_callback, sender="main"):
         return self._next({"kind": "call", "to": to, "body": twiml, "callback": status_callback}, "CA")
 
     def redact_message(self, sid):
@@ -74,7 +77,8 @@ def make_runtime(url: str, key: str, transport) -> Runtime:
         db=Database(url),
         vault=Vault(key),
         pseudonyms=Pseudonyms(PSEUDONYM_SECRET),
-        program=None,
+        # What a worker pass reads of the program: the defaults, without pacing (test_pacing.py).
+        program=SimpleNamespace(limits=Limits(), sending=unpaced(), timezone="America/Chicago"),
         catalog=None,
         transport=transport,
     )

@@ -6,12 +6,16 @@ signed webhook or the service (where a test needs its own clock); the worker is 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlmodel import select
 
+from hotline import create_app
 from hotline.plumbing import timers
+from hotline.plumbing.runtime import runtime
 from hotline.services import dispatch
-from models import Dispatch, Officer, Timer
+from models import Conversation, Dispatch, Officer, Timer
 from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
@@ -30,7 +34,7 @@ from tests.dispatch_helpers import (
     texts_to,
     the_dispatch,
 )
-from tests.support import PARTICIPANT
+from tests.support import PARTICIPANT, Twilio, hotline_config, sms_params, twiml_messages, unpaced
 
 
 def test_happy_path_from_yes_to_done_in(twilio, rt, transport):
@@ -348,3 +352,76 @@ def test_every_staff_text_is_defined_and_lock_screen_safe():
     assert used <= set(staff.texts()), used - set(staff.texts())
     for key, body in staff.texts().items():
         assert not re.search(r"drug|overdos|narcot|heroin|fentanyl|opioid", body.split("\n")[0], re.I), key
+
+
+# -- the staff number ------------------------------------------------------------------------------
+
+STAFF_LINE = "+18165550199"
+
+
+@pytest.fixture
+def two_numbers(database_url, transport):
+    """The hotline with a staff number (TWILIO_STAFF_NUMBER) beside the hotline number."""
+    app = create_app(
+        hotline_config(database_url, TESTING=True, TWILIO_STAFF_NUMBER=STAFF_LINE),
+        transport=transport,
+        environ={},
+    )
+    rt = runtime(app)
+    rt.program = dataclasses.replace(rt.program, sending=unpaced())
+    rt.db.create_all()
+    yield app
+    rt.db.dispose()
+
+
+def staff_text(client, body: str, sender: str) -> list[str]:
+    """Text the staff number through the signed webhook; return the texts of its answer."""
+    response = Twilio(client).post("/twilio/sms", sms_params(body, sender=sender, To=STAFF_LINE))
+    assert response.status_code == 200
+    return twiml_messages(response.get_data(as_text=True))
+
+
+def test_with_a_staff_number_staff_hear_from_it_and_participants_from_the_hotline(two_numbers, transport):
+    rt = runtime(two_numbers)
+    client = two_numbers.test_client()
+    add_roster(rt)
+    request_ride(rt)
+    run_worker(rt)
+    reply = staff_text(client, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
+    assert f"{the_dispatch(rt).ref} is yours" in reply[0], "officers text the staff number"
+    run_worker(rt)
+
+    senders = {(s["to"], s["sender"]) for s in transport.sent}
+    assert (CHEN, "staff") in senders, "the offer"
+    assert (SERGEANT, "staff") in senders, "the sergeant's alert and notices"
+    assert (PARTICIPANT, "main") in senders, "the participant's update"
+    assert {sender for to, sender in senders if to in (CHEN, SERGEANT)} == {"staff"}
+    assert {sender for to, sender in senders if to == PARTICIPANT} == {"main"}
+
+
+@pytest.mark.parametrize(
+    "body, opening",
+    [("I need help", "This number is for staff only"), ("necesito ayuda por favor", "Este contacto es solo")],
+)
+def test_someone_not_on_the_roster_texting_the_staff_number_is_sent_to_the_hotline(
+    two_numbers, body, opening
+):
+    rt = runtime(two_numbers)
+    add_roster(rt)
+    client = two_numbers.test_client()
+
+    (answer,) = staff_text(client, body, PARTICIPANT)
+
+    assert answer.startswith(opening)
+    assert "911" in answer and "(816) 555-0000" in answer, "emergency first, then the hotline number"
+    with rt.db.reading() as session:
+        assert session.exec(select(Conversation)).first() is None, "no conversation on the staff line"
+        assert session.exec(select(Dispatch)).first() is None
+
+
+def test_without_a_staff_number_staff_texts_go_from_the_hotline_number(rt, transport):
+    add_roster(rt)
+    request_ride(rt)
+    run_worker(rt)
+
+    assert transport.sent and {s["sender"] for s in transport.sent} == {"main"}

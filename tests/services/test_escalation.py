@@ -6,6 +6,7 @@ repeating a step (real processes, SQLite and PostgreSQL). Twilio's errors are sc
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from datetime import timedelta
@@ -36,7 +37,7 @@ from tests.dispatch_helpers import (
     texts_to,
     the_dispatch,
 )
-from tests.support import PARTICIPANT, hotline_config
+from tests.support import PARTICIPANT, hotline_config, unpaced
 
 FORK = multiprocessing.get_context("fork")
 
@@ -231,6 +232,7 @@ def _die_between_claim_and_send(url, when):
     """A worker process that claims every due row and dies before sending any."""
     app = create_app(hotline_config(url), environ={})
     rt = runtime(app)
+    rt.program = dataclasses.replace(rt.program, sending=unpaced())
     while jobs.claim_due_message(rt, now=when) is not None:
         pass
     os._exit(9)
