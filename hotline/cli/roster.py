@@ -21,10 +21,13 @@ def officers_add(name: str, phone: str, sergeant: bool, shift: str | None) -> No
     """Register an officer (or a sergeant)."""
     from hotline.services import roster
 
+    def add(session, rt):
+        officer = roster.add_officer(session, rt, name=name, phone=phone, sergeant=sergeant, shift=shift)
+        _audit(session, "roster.add", officer, detail="sergeant" if sergeant else "officer")
+        return officer
+
     try:
-        officer = in_unit_of_work(
-            lambda s, rt: roster.add_officer(s, rt, name=name, phone=phone, sergeant=sergeant, shift=shift)
-        )
+        officer = in_unit_of_work(add)
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Added {'sergeant' if sergeant else 'officer'} {officer.name} (id {officer.id}), off duty.")
@@ -38,8 +41,14 @@ def officers_shift(phone: str, hours: str) -> None:
     from hotline.services import roster
 
     spec = None if hours.strip().lower() in ("none", "off", "-") else hours
+
+    def set_shift(session, rt):
+        officer = roster.set_shift(session, rt, phone, spec)
+        _audit(session, "roster.shift", officer, detail="none" if spec is None else "set")
+        return officer
+
     try:
-        officer = in_unit_of_work(lambda s, rt: roster.set_shift(s, rt, phone, spec))
+        officer = in_unit_of_work(set_shift)
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     if spec is None:
@@ -80,8 +89,21 @@ def officers_off(phone: str) -> None:
 def _set_duty(phone: str, on_duty: bool) -> None:
     from hotline.services import roster
 
+    def set_duty(session, rt):
+        officer = roster.set_duty(session, rt, phone, on_duty)
+        _audit(session, "roster.duty", officer, detail="on" if on_duty else "off")
+        return officer
+
     try:
-        officer = in_unit_of_work(lambda s, rt: roster.set_duty(s, rt, phone, on_duty))
+        officer = in_unit_of_work(set_duty)
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{officer.name} is now {'on' if on_duty else 'off'} duty.")
+
+
+def _audit(session, action: str, officer, *, detail: str) -> None:
+    """Record a roster change made from the command line (actor "cli", as the dashboard's are)."""
+    from hotline.plumbing.audit import record
+
+    session.flush()  # a new roster entry has its id from here on
+    record(session, "cli", action, target=f"officer:{officer.id}", detail=detail)

@@ -10,7 +10,6 @@ from hotline import cli, create_app
 from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard import accounts
 from models import AuditEntry, DashboardUser
-from models.clock import utcnow
 from tests.dashboard_support import PASSWORD
 from tests.support import hotline_config
 
@@ -88,24 +87,6 @@ def test_users_add_refuses_a_second_account_with_the_same_name(env):
         "users", "add", "--username", "KIM", "--role", "admin", "--password-stdin", input=PASSWORD + "\n"
     )
     assert again.exit_code != 0 and "already" in again.output
-
-
-def test_lockout_ends_by_itself_after_its_time(rt):
-    with rt.db.unit_of_work() as session:
-        accounts.add_user(session, username="kim", role="sergeant", password=PASSWORD)
-        session.commit()
-    start = utcnow()
-    for _ in range(accounts.MAX_FAILED_LOGINS):
-        with rt.db.unit_of_work() as session:
-            outcome = accounts.authenticate(session, "kim", "nope nope nope", now=start).outcome
-            session.commit()
-    assert outcome == "locked"
-    with rt.db.unit_of_work() as session:
-        assert (
-            accounts.authenticate(session, "kim", PASSWORD, now=start + accounts.LOCKOUT / 2).outcome
-            == "locked"
-        )
-        assert accounts.authenticate(session, "kim", PASSWORD, now=start + accounts.LOCKOUT * 1.01).ok
 
 
 def test_a_password_hashed_with_old_parameters_is_rehashed_at_sign_in(rt):

@@ -15,12 +15,21 @@ from datetime import timedelta
 from flask import Flask
 
 from hotline.services import report
-from hotline.web.dashboard import audit, board, flow_page, login, reports, roster_page, users  # noqa: F401
+from hotline.web.dashboard import (  # noqa: F401
+    audit,
+    board,
+    errors,
+    flow_page,
+    login,
+    reports,
+    roster_page,
+    users,
+)
 from hotline.web.dashboard.blueprint import BOARD_POLL_SECONDS, bp, local_time, minutes_since
 
 
 def init_app(app: Flask) -> None:
-    """Register the dashboard: secure session cookies, security headers and every page."""
+    """Register the dashboard: secure session cookies, every page and the error pages."""
     secure = str(app.config["HOTLINE_PUBLIC_URL"]).startswith("https://")
     app.config.update(
         SESSION_COOKIE_NAME="hotline_session",
