@@ -5,7 +5,8 @@ guesser must cost them next to nothing. Nobody is ever locked out of an account:
 down only the address it guesses from, and the username it guesses at only from addresses that
 have failed already, so the real sergeant signs in from their own phone or desk meanwhile.
 
-- every sign-in from one address: ADDRESS_ATTEMPTS (moving window, counted before the check);
+- every sign-in from one address: ADDRESS_BURST and ADDRESS_ATTEMPTS (moving windows, counted
+  before the check);
 - failed sign-ins from one address: ADDRESS_FAILURES (a slow guesser stops too);
 - failed sign-ins for one username: USERNAME_FAILURES, enforced only on an address with a failure.
 
@@ -23,12 +24,15 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from limits import RateLimitItemPerHour, RateLimitItemPerMinute, storage
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond, storage
 from limits.errors import StorageError
 from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
+#: At most 5 in any 10 seconds and 10 in any minute: a flood's few hashes are spread out, not a burst
+#: that holds every worker at once (nobody types five passwords in ten seconds).
+ADDRESS_BURST = RateLimitItemPerSecond(5, 10, namespace="signin-address-burst")
 ADDRESS_ATTEMPTS = RateLimitItemPerMinute(10, namespace="signin-address")
 ADDRESS_FAILURES = RateLimitItemPerHour(30, namespace="signin-address-failed")
 USERNAME_FAILURES = RateLimitItemPerMinute(10, 15, namespace="signin-username-failed")
@@ -84,8 +88,11 @@ class SignInLimits:
             self._failed(self.fallback, address, username)
 
     def _admit(self, limiter: MovingWindowRateLimiter, address: str, username: str) -> Refusal | None:
+        if not limiter.test(ADDRESS_BURST, address):
+            return self._refusal(limiter, "address", ADDRESS_BURST, address)
         if not limiter.hit(ADDRESS_ATTEMPTS, address):
             return self._refusal(limiter, "address", ADDRESS_ATTEMPTS, address)
+        limiter.hit(ADDRESS_BURST, address)
         failures = limiter.get_window_stats(ADDRESS_FAILURES, address)
         if failures.remaining <= 0:
             return self._refusal(limiter, "address", ADDRESS_FAILURES, address)
