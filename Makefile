@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml $(LOCK)
 lock:
 	@rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	@$(LOCK_ENV) .lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools pip-tools
-	cd . && $(LOCK_ENV) .lock-venv/bin/$(COMPILE) --upgrade -o $(RUNTIME) pyproject.toml
-	cd . && $(LOCK_ENV) .lock-venv/bin/$(COMPILE) --upgrade --extra dev -c $(RUNTIME) -o $(LOCK) pyproject.toml
+	$(LOCK_ENV) .lock-venv/bin/$(COMPILE) --upgrade -o $(RUNTIME) pyproject.toml
+	$(LOCK_ENV) .lock-venv/bin/$(COMPILE) --upgrade --extra dev -c $(RUNTIME) -o $(LOCK) pyproject.toml
 	@rm -rf .lock-venv
 
 ## run: the hotline on SQLite with the local transport, a demo roster and the worker

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 
@@ -16,7 +19,7 @@ from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard import accounts, signin_limits
 from models import AuditEntry
 from tests.dashboard_support import PASSWORD, add_accounts, csrf_from
-from tests.support import FakeTransport, hotline_config, require
+from tests.support import REPO, FakeTransport, hotline_config, require
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 #: The flood of the acceptance figure: 8 clients for 8 seconds from one address.
@@ -226,3 +229,37 @@ def test_an_unreachable_redis_still_limits_in_memory(database_url, checks, caplo
         assert "sign-in limit storage failed" in caplog.text
     finally:
         runtime(app).db.dispose()
+
+
+def test_every_dashboard_action_records_the_client_address(app):
+    browser = Browser(app, "198.51.100.70")
+    assert browser.sign_in("adams").status_code == 302
+    page = browser.client.get("/dashboard/users", headers=browser.headers).get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "name": "Ofc. Diaz", "phone": "+18165550177"}
+    browser.client.post("/dashboard/roster/add", data=form, headers=browser.headers)
+    assert [(e.action, e.address) for e in audit_rows(app)] == [
+        ("login", "198.51.100.70"),
+        ("roster.add", "198.51.100.70"),
+    ]
+
+
+def test_the_web_process_believes_one_proxy_by_default_as_nginx_is_set_up():
+    nginx = (REPO / "deploy" / "nginx" / "hotline.conf").read_text(encoding="utf-8")
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in nginx
+    script = (
+        "import os, runpy; runpy.run_path('gunicorn.conf.py'); print(os.environ['HOTLINE_TRUSTED_PROXIES'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HOTLINE_TRUSTED_PROXIES"}
+    default = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert default.stdout.strip() == "1", default.stderr
+    chosen = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**env, "HOTLINE_TRUSTED_PROXIES": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert chosen.stdout.strip() == "0", chosen.stderr
