@@ -141,8 +141,10 @@ def test_a_sergeant_signs_in_and_lands_on_the_board(client, rt, staff):
 
 
 def test_wrong_passwords_never_lock_the_account(app, client, rt, staff):
-    for _ in range(5):
-        response = sign_in(client, "rivera", "wrong password!")
+    for n in range(5):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"10.0.1.{n}"
+        response = sign_in(guesser, "rivera", "wrong password!")
         assert response.status_code == 401
         assert b"Wrong username or password." in response.data
     elsewhere = app.test_client()

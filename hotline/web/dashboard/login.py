@@ -26,9 +26,9 @@ from models import DashboardUser
 MESSAGES = {
     "wrong": "Wrong username or password.",
     "inactive": "Wrong username or password.",
-    "address": "Too many sign-ins from this network. Wait {minutes} min, or sign in from another one.",
+    "address": "Too many sign-ins from this network. Wait {wait}, or sign in from another one.",
     "username": (
-        "Too many failed sign-ins for this account from here. Wait {minutes} min, or sign in from "
+        "Too many failed sign-ins for this account from here. Wait {wait}, or sign in from "
         "another device or network (your account is not locked)."
     ),
 }
@@ -52,7 +52,7 @@ def login():
     refusal = limits.admit(address, name)
     if refusal is not None:
         # No password check, no database write: a flood costs next to nothing.
-        flash(MESSAGES[refusal.reason].format(minutes=refusal.minutes), "error")
+        flash(MESSAGES[refusal.reason].format(wait=refusal.wait), "error")
         page = render_template("dashboard/login.html", username=username[:64], next="")
         return page, 429, {"Retry-After": str(refusal.retry_after)}
     rt = runtime()

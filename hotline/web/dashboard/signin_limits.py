@@ -30,9 +30,9 @@ from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
-#: At most 5 in any 10 seconds and 10 in any minute: a flood's few hashes are spread out, not a burst
-#: that holds every worker at once (nobody types five passwords in ten seconds).
-ADDRESS_BURST = RateLimitItemPerSecond(5, 10, namespace="signin-address-burst")
+#: At most 3 in any 10 seconds and 10 in any minute: a flood's few hashes are spread out, not a burst
+#: that holds every worker at once (nobody types three passwords in ten seconds).
+ADDRESS_BURST = RateLimitItemPerSecond(3, 10, namespace="signin-address-burst")
 ADDRESS_ATTEMPTS = RateLimitItemPerMinute(10, namespace="signin-address")
 ADDRESS_FAILURES = RateLimitItemPerHour(30, namespace="signin-address-failed")
 USERNAME_FAILURES = RateLimitItemPerMinute(10, 15, namespace="signin-username-failed")
@@ -49,8 +49,11 @@ class Refusal:
     retry_after: int  # seconds
 
     @property
-    def minutes(self) -> int:
-        return max(1, math.ceil(self.retry_after / 60))
+    def wait(self) -> str:
+        """Say how long to wait, in words."""
+        if self.retry_after <= 90:
+            return f"{self.retry_after} second{'s' if self.retry_after != 1 else ''}"
+        return f"{math.ceil(self.retry_after / 60)} minutes"
 
 
 class SignInLimits:
