@@ -7,15 +7,11 @@ it never shows a stack trace or a database error.
 
 from __future__ import annotations
 
-import logging
-
 from flask import g, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from hotline.web.dashboard.blueprint import bp
-
-log = logging.getLogger(__name__)
 
 TITLES = {
     400: "That request could not be read",
@@ -45,9 +41,7 @@ def error_page(error: HTTPException):
     if request.path.endswith(".json"):
         return jsonify(error=error.name.lower()), code
     if code >= 500:
-        original = getattr(error, "original_exception", None)
-        if original is not None:
-            log.error("unhandled %s on %s", type(original).__name__, request.path)
+        # Flask has logged the failure already (masked like every log line); the page says nothing of it.
         g.user = None  # the page must not ask a database that may be the trouble who is signed in
     else:
         _who_is_signed_in()
