@@ -1,7 +1,8 @@
 """The sergeant's board and the program staff's pages, under /dashboard.
 
 Roles: a sergeant dispatches (board, dispatch pages); an admin keeps the roster, the user
-accounts and the reports, and reads the audit log. Both see the conversation flow. Pages show
+accounts and the reports, and reads the audit log; an account whose role is "both" does all of it.
+Everyone sees the conversation flow and changes their own password. Pages show
 only what dispatch needs: never a participant's number.
 
 One module per page family; blueprint.py holds the blueprint they all add their routes to.

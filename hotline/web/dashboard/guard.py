@@ -91,7 +91,7 @@ def actor() -> str:
 
 
 def requires(*roles: str) -> Callable:
-    """Let a view run only for a signed-in user with one of the roles; POSTs need the CSRF token."""
+    """Let a view run only for a signed-in user with one of the roles ("both" has each); POSTs need CSRF."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
