@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from models import DashboardUser
 from models.clock import utcnow
-from models.user import ROLES, can
+from models.user import ROLES
 
 MIN_PASSWORD_LENGTH = 12
 #: Longer than any passphrase; a megabyte "password" would only feed the hash.
@@ -164,11 +164,6 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     user.last_login_at = now
     session.add(user)
     return SignIn(user, "ok")
-
-
-def may(user: DashboardUser, *roles: str) -> bool:
-    """Tell whether an account may do what any of the roles may."""
-    return any(can(user.role, role) for role in roles)
 
 
 def deactivate(user: DashboardUser) -> None:
