@@ -8,12 +8,16 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# The locked runtime packages first (hashes checked; this layer is reused until the lock changes),
+# then the hotline itself without resolving anything again.
+COPY requirements.txt ./
+RUN pip install --upgrade pip setuptools && pip install --require-hashes -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY hotline ./hotline
 COPY flows ./flows
 COPY models ./models
 COPY wsgi.py gunicorn.conf.py ./
-RUN pip install . && useradd --system --uid 10001 --home-dir /app hotline
+RUN pip install --no-deps . && useradd --system --uid 10001 --home-dir /app hotline
 USER hotline
 
 ENV HOTLINE_ENV=production PORT=8000

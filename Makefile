@@ -4,13 +4,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench surge understanding lint format simulate outbox texts clean
+# requirements.lock: every package, dev tools included, pinned with its hashes (make run, make test, CI);
+# requirements.txt: the same versions without the dev tools (the Docker image). `make lock` refreshes both.
+LOCK     := requirements.lock
+RUNTIME  := requirements.txt
+# The lock is made from PyPI alone, whatever this machine's pip configuration adds.
+LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null
+COMPILE  := pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+            --no-emit-find-links --no-emit-trusted-host
 
-$(STAMP): pyproject.toml
+.PHONY: run test bench surge understanding lint format simulate outbox texts clean lock
+
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --upgrade pip setuptools
+	@$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+## lock: pin the newest releases within pyproject.toml's bounds, with hashes (then commit both files)
+lock:
+	@rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	@$(LOCK_ENV) .lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools pip-tools
+	$(LOCK_ENV) .lock-venv/bin/$(COMPILE) --upgrade -o $(RUNTIME) pyproject.toml
+	$(LOCK_ENV) .lock-venv/bin/$(COMPILE) --upgrade --extra dev -c $(RUNTIME) -o $(LOCK) pyproject.toml
+	@rm -rf .lock-venv
 
 ## run: the hotline on SQLite with the local transport, a demo roster and the worker (PORT=5001: another port)
 run: $(STAMP)
@@ -58,4 +76,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .prism tests/browser/node_modules instance/hotline.sqlite3*
+	rm -rf $(VENV) .lock-venv .pytest_cache .prism tests/browser/node_modules instance/hotline.sqlite3*

@@ -3,6 +3,10 @@
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# The web process runs behind one proxy (deploy/nginx, or a platform's router) that sends
+# X-Forwarded-For and X-Forwarded-Proto: the client's address is the one it saw. Set 0 when clients
+# connect to gunicorn directly (then forged headers are ignored), 2 behind a CDN in front of nginx.
+os.environ.setdefault("HOTLINE_TRUSTED_PROXIES", "1")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # sync: one request per process, the simplest model; gthread with GUNICORN_THREADS > 1 also works
 # (the shared flow machines lock their own bookkeeping).

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline.plumbing import config as settings
 from hotline.plumbing import observability
@@ -56,10 +57,15 @@ def create_app(
     )
     install_log_scrubbing()
     observability.configure_logging(app)
+    proxies = app.config["HOTLINE_TRUSTED_PROXIES"]
+    if proxies:
+        # The client's address and scheme as the trusted proxies saw them (sign-in limits, audit, HSTS).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
-    from hotline.web import bridge, dashboard, health, metrics, voice, webhooks
+    from hotline.web import bridge, dashboard, health, metrics, security, voice, webhooks
 
     metrics.init_app(app)
+    security.init_app(app)
 
     for blueprint in (webhooks.bp, voice.bp, bridge.bp, health.bp):
         app.register_blueprint(blueprint)

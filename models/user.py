@@ -5,7 +5,14 @@ from sqlmodel import Field, SQLModel
 
 from models.clock import utcnow
 
-ROLES = ("sergeant", "admin")
+#: A sergeant dispatches; an admin keeps the roster, the accounts and the reports; "both" does both
+#: (a small department's duty sergeant who also keeps the roster).
+ROLES = ("sergeant", "admin", "both")
+
+
+def can(role: str, needed: str) -> bool:
+    """Tell whether an account's role includes a role a page needs."""
+    return role == needed or (role == "both" and needed in ROLES)
 
 
 class DashboardUser(SQLModel, table=True):
@@ -15,11 +22,11 @@ class DashboardUser(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
-    role: str = Field(max_length=16)  # sergeant | admin
+    role: str = Field(max_length=16)  # sergeant | admin | both
     password_hash: str = Field(max_length=255)
     active: bool = Field(default=True)
-    failed_logins: int = Field(default=0)  # in a row; reset by a good login
-    locked_until: NaiveDatetime | None = Field(default=None)
+    failed_logins: int = Field(default=0)  # in a row; reset by a good login (shown, never a lockout)
+    locked_until: NaiveDatetime | None = Field(default=None)  # no longer set: sign-in never locks
     session_epoch: int = Field(default=0)  # bumped to end every session of this account
     last_login_at: NaiveDatetime | None = Field(default=None)
     created_at: NaiveDatetime = Field(default_factory=utcnow)

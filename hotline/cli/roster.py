@@ -21,10 +21,13 @@ def officers_add(name: str, phone: str, sergeant: bool, shift: str | None) -> No
     """Register an officer (or a sergeant)."""
     from hotline.services import roster
 
+    def add(session, rt):
+        officer = roster.add_officer(session, rt, name=name, phone=phone, sergeant=sergeant, shift=shift)
+        _audit(session, "roster.add", officer, detail="sergeant" if sergeant else "officer")
+        return officer
+
     try:
-        officer = in_unit_of_work(
-            lambda s, rt: roster.add_officer(s, rt, name=name, phone=phone, sergeant=sergeant, shift=shift)
-        )
+        officer = in_unit_of_work(add)
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Added {'sergeant' if sergeant else 'officer'} {officer.name} (id {officer.id}), off duty.")
@@ -41,8 +44,14 @@ def officers_shift(officer: str, hours: str) -> None:
     from hotline.services import roster
 
     spec = None if hours.strip().lower() in ("none", "off", "-") else hours
+
+    def set_shift(session, rt):
+        person = roster.set_shift(session, rt, officer, spec)
+        _audit(session, "roster.shift", person, detail="none" if spec is None else "set")
+        return person
+
     try:
-        person = in_unit_of_work(lambda s, rt: roster.set_shift(s, rt, officer, spec))
+        person = in_unit_of_work(set_shift)
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     if spec is None:
@@ -83,8 +92,21 @@ def officers_off(officer: str) -> None:
 def _set_duty(who: str, on_duty: bool) -> None:
     from hotline.services import roster
 
+    def set_duty(session, rt):
+        officer = roster.set_duty(session, rt, who, on_duty)
+        _audit(session, "roster.duty", officer, detail="on" if on_duty else "off")
+        return officer
+
     try:
-        officer = in_unit_of_work(lambda s, rt: roster.set_duty(s, rt, who, on_duty))
+        officer = in_unit_of_work(set_duty)
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{officer.name} (id {officer.id}) is now {'on' if on_duty else 'off'} duty.")
+
+
+def _audit(session, action: str, officer, *, detail: str) -> None:
+    """Record a roster change made from the command line (actor "cli", as the dashboard's are)."""
+    from hotline.plumbing.audit import record
+
+    session.flush()  # a new roster entry has its id from here on
+    record(session, "cli", action, target=f"officer:{officer.id}", detail=detail)

@@ -1,10 +1,12 @@
 """The audit log of staff actions: one row per action, in the caller's transaction (ids and enums only).
 
 Written by the dashboard, the `hotline` command and staff SMS commands alike; shown to admins.
+A dashboard action records the client's address (as the trusted proxies gave it: ProxyFix).
 """
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from sqlmodel import Session
 
 from models import AuditEntry
@@ -21,6 +23,8 @@ def record(
     address: str | None = None,
 ) -> None:
     """Add an entry to the audit log in the caller's transaction (ids and enums only)."""
+    if address is None and has_request_context() and request.path.startswith("/dashboard/"):
+        address = request.remote_addr  # a webhook's peer is Twilio (or the proxy): never recorded
     session.add(
         AuditEntry(
             at=utcnow(),

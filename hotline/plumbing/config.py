@@ -28,6 +28,7 @@ SETTINGS = (
     "HOTLINE_WORKER_POLL_SECONDS",
     "HOTLINE_METRICS_TOKEN",
     "HOTLINE_RATE_LIMIT_STORAGE",
+    "HOTLINE_TRUSTED_PROXIES",
 )
 
 DEFAULT_PROGRAM = Path(__file__).parent.with_name("program.toml")
@@ -56,8 +57,20 @@ def load(environ: Mapping[str, str], instance_path: str, overrides: Mapping | No
         has_twilio = config["TWILIO_ACCOUNT_SID"] and config["TWILIO_AUTH_TOKEN"]
         config["HOTLINE_TRANSPORT"] = "twilio" if has_twilio else "local"
     config["HOTLINE_WORKER_POLL_SECONDS"] = float(config["HOTLINE_WORKER_POLL_SECONDS"] or 1.0)
+    config["HOTLINE_TRUSTED_PROXIES"] = trusted_proxies(config["HOTLINE_TRUSTED_PROXIES"])
     check(config)
     return config
+
+
+def trusted_proxies(value) -> int:
+    """Return how many proxies in front of the web process to believe X-Forwarded-For from (default 0)."""
+    text = str(value if value is not None else "0").strip() or "0"
+    if not text.isdigit() or int(text) > 5:
+        raise ConfigError(
+            "HOTLINE_TRUSTED_PROXIES must be the number of proxies in front of gunicorn "
+            "(0 when clients connect directly, 1 behind nginx or a platform's router)."
+        )
+    return int(text)
 
 
 def check(config: Mapping) -> None:

@@ -10,7 +10,6 @@ from hotline import cli, create_app
 from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard import accounts
 from models import AuditEntry, DashboardUser
-from models.clock import utcnow
 from tests.dashboard_support import PASSWORD
 from tests.support import hotline_config
 
@@ -90,24 +89,6 @@ def test_users_add_refuses_a_second_account_with_the_same_name(env):
     assert again.exit_code != 0 and "already" in again.output
 
 
-def test_lockout_ends_by_itself_after_its_time(rt):
-    with rt.db.unit_of_work() as session:
-        accounts.add_user(session, username="kim", role="sergeant", password=PASSWORD)
-        session.commit()
-    start = utcnow()
-    for _ in range(accounts.MAX_FAILED_LOGINS):
-        with rt.db.unit_of_work() as session:
-            outcome = accounts.authenticate(session, "kim", "nope nope nope", now=start).outcome
-            session.commit()
-    assert outcome == "locked"
-    with rt.db.unit_of_work() as session:
-        assert (
-            accounts.authenticate(session, "kim", PASSWORD, now=start + accounts.LOCKOUT / 2).outcome
-            == "locked"
-        )
-        assert accounts.authenticate(session, "kim", PASSWORD, now=start + accounts.LOCKOUT * 1.01).ok
-
-
 def test_a_password_hashed_with_old_parameters_is_rehashed_at_sign_in(rt):
     from argon2 import PasswordHasher
 
@@ -121,3 +102,101 @@ def test_a_password_hashed_with_old_parameters_is_rehashed_at_sign_in(rt):
     with rt.db.reading() as session:
         stored = session.exec(select(DashboardUser)).one().password_hash
     assert not accounts.hasher().check_needs_rehash(stored)
+
+
+# -- the password rules ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("short", "at least 12"),
+        ("aaaaaaaaaaaa", "repeated"),
+        ("abcabcabcabcabc", "repeated"),
+        ("password1234", "most common"),
+        ("Password123!", "most common"),
+        ("qwertyuiopasdf", "harder"),
+        ("123456789012", "common"),
+        ("kim.rivera.2026", "username"),
+        ("x" * 11 + "y" * 300, "at most"),
+    ],
+)
+def test_weak_passwords_are_refused_with_the_reason(password, reason):
+    with pytest.raises(accounts.AccountError, match=reason):
+        accounts.check_password(password, "rivera")
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "Lantern-Orchard-Velvet-42", "mi casa verde tiene gatos"])
+def test_good_passwords_pass(password):
+    assert accounts.check_password(password, "rivera") == password
+
+
+def test_users_add_refuses_a_common_password(env):
+    result = run(
+        "users", "add", "--username", "kim", "--role", "admin", "--password-stdin", input="aaaaaaaaaaaa\n"
+    )
+    assert result.exit_code != 0 and "repeated" in result.output
+    assert stored_users(env) == []
+
+
+# -- hotline users list | reset-password | role ----------------------------------------------
+
+
+def add(username: str, role: str = "sergeant"):
+    result = run(
+        "users", "add", "--username", username, "--role", role, "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+
+
+def audit(app) -> list[tuple[str, str, str | None, str | None]]:
+    rt = runtime(app)
+    try:
+        with rt.db.reading() as session:
+            entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
+            return [(e.actor, e.action, e.target, e.detail) for e in entries]
+    finally:
+        rt.db.dispose()
+
+
+def test_users_list_shows_names_and_roles_and_no_secret(env):
+    assert "No dashboard accounts" in run("users", "list").output
+    add("rivera")
+    add("adams", "both")
+    output = run("users", "list").output
+    lines = output.splitlines()
+    assert lines[0].split()[:3] == ["adams", "both", "active"]
+    assert lines[1].split()[:3] == ["rivera", "sergeant", "active"]
+    assert "never signed in" in output
+    assert "argon2" not in output and PASSWORD not in output
+
+
+def test_users_reset_password_from_stdin_ends_the_old_password(env):
+    add("rivera")
+    new = "Lantern-Orchard-Velvet-42"
+    result = run("users", "reset-password", "RIVERA", "--password-stdin", input=new + "\n")
+    assert result.exit_code == 0, result.output
+    [user] = stored_users(env)
+    assert user.session_epoch == 1, "every open session of the account ends"
+    assert accounts.hasher().verify(user.password_hash, new)
+    assert audit(env)[-1] == ("cli", "user.reset_password", "user:rivera", None)
+
+
+def test_users_reset_password_asks_twice_and_refuses_weak_or_unknown(env):
+    add("rivera")
+    new = "Lantern-Orchard-Velvet-42"
+    assert run("users", "reset-password", "rivera", input=f"{new}\n{new}\n").exit_code == 0
+    weak = run("users", "reset-password", "rivera", "--password-stdin", input="aaaaaaaaaaaa\n")
+    assert weak.exit_code != 0 and "repeated" in weak.output
+    unknown = run("users", "reset-password", "nobody", "--password-stdin", input=new + "\n")
+    assert unknown.exit_code != 0 and "no user called nobody" in unknown.output
+    [user] = stored_users(env)
+    assert accounts.hasher().verify(user.password_hash, new)
+
+
+def test_users_role_changes_a_role_and_is_audited(env):
+    add("rivera")
+    assert run("users", "role", "rivera", "both").exit_code == 0
+    assert stored_users(env)[0].role == "both"
+    assert audit(env)[-1] == ("cli", "user.role", "user:rivera", "role:sergeant->both")
+    assert run("users", "role", "rivera", "chief").exit_code != 0

@@ -1,11 +1,15 @@
-"""Dashboard accounts: argon2 password hashes, sign-in with a lockout after repeated failures."""
+"""Dashboard accounts: argon2 password hashes, the password rules, sign-in, roles, changes.
+
+Sign-in never locks an account: the limits per address and username (signin_limits.py) slow a
+guesser down before any hash is computed, and the real person can always sign in from elsewhere.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,10 +19,11 @@ from models import DashboardUser
 from models.clock import utcnow
 from models.user import ROLES
 
-#: Failed sign-ins in a row that lock an account, and for how long.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
+#: Longer than any passphrase; a megabyte "password" would only feed the hash.
+MAX_PASSWORD_LENGTH = 256
+#: zxcvbn's score out of 4: 3 is "safely unguessable" (well beyond an online guesser's reach).
+MIN_PASSWORD_SCORE = 3
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -46,25 +51,76 @@ def check_username(username: str) -> str:
     return name
 
 
-def check_password(password: str) -> str:
-    """Return a password that is long enough, or raise AccountError."""
+def check_role(role: str) -> str:
+    """Return a known role, or raise AccountError."""
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
+    return role
+
+
+def check_password(password: str, username: str = "") -> str:
+    """Return a password that is long and uncommon enough, or raise AccountError saying why."""
+    from zxcvbn import zxcvbn
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"A password has at most {MAX_PASSWORD_LENGTH} characters.")
+    folded = password.lower()
+    if re.fullmatch(r"(.{1,4})\1+", folded, re.DOTALL):
+        raise AccountError("A password must not be one character or a short pattern repeated.")
+    name = username.strip().lower()
+    if len(name) >= 3 and name in folded:
+        raise AccountError("A password must not contain the username.")
+    if folded in FREQUENCY_LISTS["passwords"] or folded.strip("0123456789!.") in FREQUENCY_LISTS["passwords"]:
+        raise AccountError("That is one of the most common passwords: choose another.")
+    verdict = zxcvbn(password[:100], user_inputs=[name] if name else [])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        hint = verdict["feedback"]["warning"] or "It is too easy to guess."
+        raise AccountError(f"Choose a harder password. {hint} A few unrelated words make a good one.")
     return password
 
 
 def add_user(session: Session, *, username: str, role: str, password: str) -> DashboardUser:
     """Create a dashboard account (the caller commits)."""
     name = check_username(username)
-    if role not in ROLES:
-        raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
-    check_password(password)
-    if session.exec(select(DashboardUser).where(DashboardUser.username == name)).first():
+    check_role(role)
+    check_password(password, name)
+    if find_user(session, name) is not None:
         raise AccountError(f"There is already a user called {name}.")
     user = DashboardUser(username=name, role=role, password_hash=hasher().hash(password))
     session.add(user)
     session.flush()
     return user
+
+
+def find_user(session: Session, username: str, *, lock: bool = False) -> DashboardUser | None:
+    """Return the account with a username (in any case), or None."""
+    query = select(DashboardUser).where(DashboardUser.username == username.strip().lower()[:64])
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def change_password(user: DashboardUser, current: str, new: str) -> None:
+    """Change one's own password; the current one is needed. Every other session of it ends."""
+    if not _verify(user.password_hash, current):
+        raise AccountError("The current password is wrong.")
+    if new == current:
+        raise AccountError("The new password must differ from the current one.")
+    set_password(user, new)
+
+
+def set_password(user: DashboardUser, new: str) -> None:
+    """Give an account a new password (an admin's reset): its sessions end, its failures are forgotten."""
+    check_password(new, user.username)
+    user.password_hash = hasher().hash(new)
+    user.failed_logins = 0
+    user.session_epoch += 1
+
+
+def set_role(user: DashboardUser, role: str) -> None:
+    """Change what an account may do."""
+    user.role = check_role(role)
 
 
 def all_users(session: Session) -> list[DashboardUser]:
@@ -77,39 +133,27 @@ class SignIn:
     """What became of a sign-in attempt."""
 
     user: DashboardUser | None
-    outcome: str  # ok | wrong | locked | inactive
+    outcome: str  # ok | wrong | inactive
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
 
 
-def is_locked(user: DashboardUser, now: datetime) -> bool:
-    """Tell whether an account is locked out right now."""
-    return user.locked_until is not None and user.locked_until > now
-
-
 def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignIn:
-    """Check a password; count failures and lock the account after MAX_FAILED_LOGINS in a row.
+    """Check a password; count failures in a row (shown to admins, never a lockout).
 
-    The account row is locked for the check, so attempts in parallel (several workers) are all
-    counted. The caller commits, whatever the outcome: the count is the point.
+    The caller commits, whatever the outcome: the count is the point.
     """
     now = now or utcnow()
     name = username.strip().lower()[:64]
-    user = session.exec(select(DashboardUser).where(DashboardUser.username == name).with_for_update()).first()
+    # A name that cannot exist is never looked up (PostgreSQL refuses a NUL in a query).
+    user = find_user(session, name, lock=True) if USERNAME.match(name) else None
     if user is None:
         _verify(_decoy_hash(), password)
         return SignIn(None, "wrong")
-    if is_locked(user, now):
-        return SignIn(user, "locked")
     if not _verify(user.password_hash, password):
         user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            session.add(user)
-            return SignIn(user, "locked")
         session.add(user)
         return SignIn(user, "wrong")
     if not user.active:
@@ -117,16 +161,9 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     if hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hasher().hash(password)
     user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     session.add(user)
     return SignIn(user, "ok")
-
-
-def unlock(user: DashboardUser) -> None:
-    """Lift a lockout (an admin's action)."""
-    user.locked_until = None
-    user.failed_logins = 0
 
 
 def deactivate(user: DashboardUser) -> None:

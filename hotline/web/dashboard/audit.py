@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import abort, render_template, request
 from sqlmodel import col, select
 
 from hotline.plumbing.runtime import runtime
@@ -12,6 +12,8 @@ from hotline.web.dashboard.guard import requires
 from models import AuditEntry, Officer
 
 PAGE_SIZE = 100
+#: Past this page the offset would overflow the database's integers (page=10**30): nothing is there.
+LAST_PAGE = 1_000_000
 
 
 @bp.get("/audit")
@@ -19,6 +21,8 @@ PAGE_SIZE = 100
 def audit_log():
     """Show the newest staff actions, a page at a time."""
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    if page > LAST_PAGE:
+        abort(404)
     with runtime().db.reading() as session:
         entries = session.exec(
             select(AuditEntry)

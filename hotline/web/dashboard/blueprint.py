@@ -1,4 +1,4 @@
-"""The dashboard's blueprint: its security headers, its error page, its home and its time filters."""
+"""The dashboard's blueprint: no caching, its database-outage page, its home and its time filters."""
 
 from __future__ import annotations
 
@@ -17,20 +17,11 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 #: How often the board asks for news, in seconds (HOTLINE_BOARD_POLL_SECONDS overrides it).
 BOARD_POLL_SECONDS = 5
 
-# Scripts and styles come only from our own /static; nothing inline, no other origin.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-)
-
 
 @bp.after_request
-def _protect(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    # Pages can carry a pickup place: never keep them in a shared computer's cache.
+def _no_store(response: Response) -> Response:
+    # Pages can carry a pickup place: never keep them in a shared computer's cache. The security
+    # headers every response carries are hotline/web/security.py's.
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -46,20 +37,19 @@ def _database_down(error: SQLAlchemyError):
 
 @bp.app_context_processor
 def _template_globals() -> dict:
-    from hotline.web.dashboard.guard import csrf_token, current_user
+    from hotline.web.dashboard.guard import csrf_token, current_user, may
 
-    return {"csrf_token": csrf_token, "current_user": current_user}
+    return {"csrf_token": csrf_token, "current_user": current_user, "may": may}
 
 
 @bp.get("/")
 def home():
     """Send a signed-in user to their role's first page."""
-    from hotline.web.dashboard.guard import current_user
+    from hotline.web.dashboard.guard import current_user, may
 
-    user = current_user()
-    if user is None:
+    if current_user() is None:
         return redirect(url_for("dashboard.login"))
-    return redirect(url_for("dashboard.board" if user.role == "sergeant" else "dashboard.reports"))
+    return redirect(url_for("dashboard.board" if may("sergeant") else "dashboard.reports"))
 
 
 def local_time(moment: datetime | None, fmt: str = "%H:%M") -> str:

@@ -276,6 +276,8 @@ def _close(ref: str, *, status: str, outcome: str | None):
 
 
 def _find(session: Session, ref: str, *, lock: bool = False) -> Dispatch:
+    if not ref.isascii() or not ref.isalnum():
+        abort(404)  # a reference is letters and digits; PostgreSQL would refuse a NUL with an error
     query = select(Dispatch).where(Dispatch.ref == ref.upper()[:8])
     item = session.exec(query.with_for_update() if lock else query).first()
     if item is None:

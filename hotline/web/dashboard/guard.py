@@ -13,6 +13,7 @@ from flask import abort, g, jsonify, redirect, request, session, url_for
 from hotline.plumbing.runtime import runtime
 from models import DashboardUser
 from models.clock import utcnow
+from models.user import can
 
 #: A sign-in lasts one long shift at most.
 SESSION_HOURS = 12
@@ -30,9 +31,10 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     """Refuse (400) a POST whose form field or header does not carry the session's token."""
-    expected = session.get("csrf")
-    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    if not expected or not hmac.compare_digest(str(expected), sent):
+    expected = str(session.get("csrf") or "").encode()
+    sent = (request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or "").encode("utf-8", "replace")
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500 otherwise).
+    if not expected or not hmac.compare_digest(expected, sent):
         abort(400, description="The form expired or did not come from this site. Reload and try again.")
 
 
@@ -71,6 +73,17 @@ def current_user() -> DashboardUser | None:
     return user
 
 
+def may(*roles: str) -> bool:
+    """Tell whether the signed-in user may do what any of the roles may ("both" may do all)."""
+    user = current_user()
+    return user is not None and any(can(user.role, role) for role in roles)
+
+
+def client_address() -> str:
+    """Return the client's address: the peer, or what the trusted proxies say it is (ProxyFix)."""
+    return (request.remote_addr or "unknown")[:64]
+
+
 def actor() -> str:
     """Return the signed-in user as a timeline and audit actor: "user:<username>"."""
     user = current_user()
@@ -78,7 +91,7 @@ def actor() -> str:
 
 
 def requires(*roles: str) -> Callable:
-    """Let a view run only for a signed-in user with one of the roles; POSTs need the CSRF token."""
+    """Let a view run only for a signed-in user with one of the roles ("both" has each); POSTs need CSRF."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -88,7 +101,7 @@ def requires(*roles: str) -> Callable:
                 if request.method != "GET" or request.path.endswith(".json"):
                     return jsonify(error="sign in first"), 401
                 return redirect(url_for("dashboard.login", next=request.path))
-            if user.role not in roles:
+            if not any(can(user.role, role) for role in roles):
                 abort(403)
             if request.method == "POST":
                 check_csrf()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -9,22 +11,34 @@ from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import runtime
 from hotline.web.dashboard import accounts
 from hotline.web.dashboard.blueprint import bp
-from hotline.web.dashboard.guard import actor, check_csrf, current_user, requires, sign_in, sign_out
+from hotline.web.dashboard.guard import (
+    actor,
+    check_csrf,
+    client_address,
+    current_user,
+    requires,
+    sign_in,
+    sign_out,
+)
+from hotline.web.dashboard.signin_limits import signin_limits
 from models import DashboardUser
 
 MESSAGES = {
     "wrong": "Wrong username or password.",
     "inactive": "Wrong username or password.",
-    "locked": (
-        f"Too many failed sign-ins: this account is locked for {int(accounts.LOCKOUT.total_seconds() // 60)}"
-        " minutes. An admin can unlock it sooner."
+    "address": "Too many sign-ins from this network. Wait {wait}, or sign in from another one.",
+    "username": (
+        "Too many failed sign-ins for this account from here. Wait {wait}, or sign in from "
+        "another device or network (your account is not locked)."
     ),
 }
+#: A `next` path to return to after signing in: inside the dashboard, plain characters only.
+SAFE_NEXT = re.compile(r"/dashboard/[A-Za-z0-9_.\-/]*(\?[A-Za-z0-9_.\-=&%]*)?")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the sign-in form; check a username and password."""
+    """Show the sign-in form; check a username and password (within the sign-in limits)."""
     if request.method == "GET":
         if current_user() is not None:
             return redirect(url_for("dashboard.home"))
@@ -32,21 +46,30 @@ def login():
     check_csrf()
     username = request.form.get("username", "")
     password = request.form.get("password", "")
+    address = client_address()
+    name = username.strip().lower()[:64]
+    limits = signin_limits()
+    refusal = limits.admit(address, name)
+    if refusal is not None:
+        # No password check, no database write: a flood costs next to nothing.
+        flash(MESSAGES[refusal.reason].format(wait=refusal.wait), "error")
+        page = render_template("dashboard/login.html", username=username[:64], next="")
+        return page, 429, {"Retry-After": str(refusal.retry_after)}
     rt = runtime()
     try:
         with rt.db.unit_of_work() as session:
             result = accounts.authenticate(session, username, password)
             who = f"user:{result.user.username}" if result.user else "anonymous"
             action = "login" if result.ok else f"login_{result.outcome}"
-            record(session, who, action, address=request.remote_addr)
+            record(session, who, action, address=address)
             session.commit()
     except SQLAlchemyError:
         flash("The dashboard cannot reach its database right now. Try again in a minute.", "error")
         return render_template("dashboard/login.html", next=""), 503
     if not result.ok:
+        limits.failed(address, name)
         flash(MESSAGES[result.outcome], "error")
-        status = 429 if result.outcome == "locked" else 401
-        return render_template("dashboard/login.html", username=username[:64], next=""), status
+        return render_template("dashboard/login.html", username=username[:64], next=""), 401
     sign_in(result.user)
     return redirect(_safe_next(request.form.get("next")) or url_for("dashboard.home"))
 
@@ -69,7 +92,7 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str:
-    """Return a local dashboard path to go back to, never another site."""
-    if target and target.startswith("/dashboard/") and not target.startswith("//") and "\\" not in target:
+    """Return a local dashboard path to go back to: never another site, never a header break."""
+    if target and SAFE_NEXT.fullmatch(target) and "//" not in target and ".." not in target:
         return target
     return ""

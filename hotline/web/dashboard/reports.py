@@ -23,9 +23,7 @@ MONTH_BAR_WIDTH = 360
 def reports():
     """Show a year's funnel: bars for the year, a table by month, outcomes and time to accept."""
     this_year = utcnow().year
-    year = request.args.get("year", this_year, type=int) or this_year
-    if not 2000 <= year <= this_year + 1:
-        abort(404)
+    year = _known_year(request.args.get("year", this_year, type=int) or this_year)
     with runtime().db.reading() as session:
         funnel = report.year_funnel(session, year)
         years = sorted(set(report.years_with_data(session)) | {this_year}, reverse=True)
@@ -45,6 +43,7 @@ def reports():
 @requires("admin")
 def report_csv(year: int):
     """Download a year's funnel as CSV (counts only)."""
+    year = _known_year(year)
     with runtime().db.unit_of_work() as session:
         funnel = report.year_funnel(session, year)
         record(session, actor(), "report.download", target=f"report:{year}")
@@ -54,6 +53,13 @@ def report_csv(year: int):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="safe-passage-{year}.csv"'},
     )
+
+
+def _known_year(year: int) -> int:
+    """Return a year the hotline can have counted, or answer 404 (year 0 or 10**30 is no year)."""
+    if not 2000 <= year <= utcnow().year + 1:
+        abort(404)
+    return year
 
 
 def funnel_bars(total: report.Period) -> list[dict]:

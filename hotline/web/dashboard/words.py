@@ -39,7 +39,6 @@ TIMELINE = {
 AUDIT = {
     "login": "Signed in.",
     "login_wrong": "A sign-in failed: wrong username or password.",
-    "login_locked": "A sign-in was refused: the account is locked.",
     "login_inactive": "A sign-in was refused: the account is deactivated.",
     "logout": "Signed out.",
     "dispatch.view_place": "Looked at the meeting place of {target}.",
@@ -51,11 +50,15 @@ AUDIT = {
     "roster.add": "Added {target} to the roster.",
     "roster.edit": "Changed {target}: {detail}.",
     "roster.duty": "Put {target} {detail} duty.",
+    "roster.shift": "Changed the regular shift of {target} ({detail}).",
     "roster.activate": "Made {target} active again.",
     "roster.deactivate": "Deactivated {target}.",
     "user.add": "Added the dashboard user {target}, {detail}.",
-    "user.unlock": "Unlocked the dashboard user {target}.",
+    "user.unlock": "Unlocked the dashboard user {target}.",  # older entries
     "user.deactivate": "Deactivated the dashboard user {target}.",
+    "user.role": "Changed what the dashboard user {target} may do: {detail}.",
+    "user.reset_password": "Set a new password for the dashboard user {target}.",
+    "user.change_password": "{target} changed their own password.",
     "report.download": "Downloaded the {target} report as CSV.",
 }
 
@@ -131,7 +134,10 @@ def _detail(action: str, detail: str | None, officers: Mapping[int, str]) -> str
     if kind == "outcome":
         return OUTCOMES.get(ident, ident)
     if kind == "role":
-        return f"as {ident}"
+        before, arrow, after = ident.partition("->")
+        return f"from {before} to {after}" if arrow else f"as {ident}"
+    if action == "roster.shift":
+        return "removed" if detail == "none" else "set"
     if action == "roster.edit":
         return ", ".join(
             {"name": "name", "role": "role", "shift": "shift", "phone": "phone number"}.get(p, p)
