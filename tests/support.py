@@ -18,6 +18,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 PUBLIC_URL = "https://hotline.example.org"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+SECRET_KEY = "test-secret-key-for-sessions-and-pseudonyms"  # production wants 32 bytes or more
 HOTLINE_NUMBER = "+18165550000"
 PARTICIPANT = "+18165550142"
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def hotline_config(database_url: str, **extra) -> dict:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": HOTLINE_NUMBER,
         "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-        "HOTLINE_SECRET_KEY": "test-secret-key",
+        "HOTLINE_SECRET_KEY": SECRET_KEY,
         "HOTLINE_ENCRYPTION_KEYS": TEST_KEY,
         "HOTLINE_TRANSPORT": "local",
         **extra,

@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from flows.texts import LONGEST_PARAMS
-from hotline.plumbing import migrations, provisioning
+from hotline.plumbing import config, migrations, provisioning
+from hotline.plumbing.db import database_in_use
 from hotline.plumbing.runtime import Runtime
 from hotline.plumbing.transport import TransportError
 from models import Officer, OutboxMessage
@@ -52,7 +53,7 @@ def fetch_health(url: str) -> tuple[int, str]:
 
 def examine(rt: Runtime, *, get: Callable[[str], tuple[int, str]] = fetch_health) -> list[Finding]:
     """Run every check; a check that cannot run reports why instead of stopping the others."""
-    findings = [_mode(rt), *_program(rt)]
+    findings = [_mode(rt), _secret(rt), *_program(rt)]
     database = _database(rt)
     findings += database
     if database[0].ok:
@@ -76,6 +77,17 @@ def _mode(rt: Runtime) -> Finding:
         env == "production",
         f"HOTLINE_ENV={env}, public URL {rt.config['HOTLINE_PUBLIC_URL']}",
         "set HOTLINE_ENV=production on a live hotline (development invents its secrets)",
+    )
+
+
+def _secret(rt: Runtime) -> Finding:
+    size = len(str(rt.config["HOTLINE_SECRET_KEY"]).encode())
+    return Finding(
+        "secret key",
+        size >= config.MIN_SECRET_BYTES,
+        f"HOTLINE_SECRET_KEY has {size} bytes",
+        f"set a HOTLINE_SECRET_KEY of at least {config.MIN_SECRET_BYTES} bytes (it keys every pseudonym: "
+        "only before the first participant)",
     )
 
 
@@ -104,8 +116,16 @@ def _database(rt: Runtime) -> list[Finding]:
         current, head = migrations.current(rt.db), migrations.head(rt.db)
     except SQLAlchemyError as error:
         return [Finding("database", False, f"unreachable ({type(error).__name__})", "check DATABASE_URL")]
+    where = database_in_use(rt.config)
+    # A live hotline on the instance folder's SQLite file is a start without its settings.
+    chosen = not (rt.config.get("HOTLINE_DATABASE_DEFAULT") and rt.config["HOTLINE_ENV"] == "production")
     return [
-        Finding("database", True, f"{rt.db.engine.dialect.name} answers"),
+        Finding(
+            "database",
+            chosen,
+            f"{rt.db.engine.dialect.name} answers: {where}",
+            "set DATABASE_URL to the hotline's PostgreSQL database",
+        ),
         Finding(
             "migrations", current == head, f"at {current}, code needs {head}", "run `hotline db upgrade`"
         ),
