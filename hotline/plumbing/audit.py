@@ -5,6 +5,8 @@ Written by the dashboard, the `hotline` command and staff SMS commands alike; sh
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from models import AuditEntry
@@ -19,11 +21,15 @@ def record(
     target: str | None = None,
     detail: str | None = None,
     address: str | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Add an entry to the audit log in the caller's transaction (ids and enums only)."""
+    """Add an entry to the audit log in the caller's transaction (ids and enums only).
+
+    `at`: when it happened, if not now (a staff text is dated by its arrival).
+    """
     session.add(
         AuditEntry(
-            at=utcnow(),
+            at=at or utcnow(),
             actor=actor[:80],
             action=action[:40],
             target=target[:80] if target else None,
