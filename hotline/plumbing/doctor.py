@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from sqlmodel import select
 
 from flows.texts import LONGEST_PARAMS
 from hotline.plumbing import config, migrations, provisioning
-from hotline.plumbing.db import database_in_use
+from hotline.plumbing.db import database_in_use, sqlite_file
 from hotline.plumbing.runtime import Runtime
 from hotline.plumbing.transport import TransportError
 from models import Officer, OutboxMessage
@@ -55,7 +56,7 @@ def examine(rt: Runtime, *, get: Callable[[str], tuple[int, str]] = fetch_health
     """Run every check; a check that cannot run reports why instead of stopping the others."""
     findings = [_mode(rt), _secret(rt), *_program(rt)]
     database = _database(rt)
-    findings += database
+    findings += database + _files(rt)
     if database[0].ok:
         findings += [_guarded("encryption keys", _keys, rt), _guarded("outbox", _outbox, rt)]
     findings += [_transport(rt), *_twilio(rt), _public_url(rt, get)]
@@ -130,6 +131,27 @@ def _database(rt: Runtime) -> list[Finding]:
             "migrations", current == head, f"at {current}, code needs {head}", "run `hotline db upgrade`"
         ),
     ]
+
+
+def _files(rt: Runtime) -> list[Finding]:
+    """A SQLite database and its WAL files (and the instance folder holding them) are closed to others."""
+    path = sqlite_file(rt.db.url)
+    if path is None:
+        return []
+    names = [path, path + "-wal", path + "-shm"]
+    if rt.config.get("HOTLINE_DATABASE_DEFAULT"):
+        names.append(os.path.dirname(path))
+    open_to_others = []
+    for name in names:
+        try:
+            if os.stat(name).st_mode & 0o007:
+                open_to_others.append(name)
+        except OSError:
+            continue  # no WAL yet
+    detail = (
+        "closed to other accounts" if not open_to_others else "open to others: " + ", ".join(open_to_others)
+    )
+    return [Finding("database files", not open_to_others, detail, "chmod o-rwx the files and folder named")]
 
 
 def _keys(rt: Runtime) -> Finding:
