@@ -49,7 +49,7 @@ def dev(host: str, port: int) -> None:
     click.echo(f"Phone simulator (participant and officers):      http://{host}:{port}/simulator")
     click.echo(f"Sergeant's board (after `hotline users add`):    http://{host}:{port}/dashboard/")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        app.run(host=host, port=port, threaded=True, use_reloader=False, load_dotenv=False)
     finally:
         stop.set()
 
