@@ -147,3 +147,25 @@ def test_a_request_for_our_account_is_answered(our_account):
     twilio, rt = our_account
     assert twilio.text("hi")
     assert written(rt) == (1, 1)
+
+
+def test_a_participants_answer_replayed_with_its_fields_run_together_moves_nothing(twilio, rt, client):
+    add_roster(rt)
+    twilio.text("hi")
+    captured = sms_params("2")
+    signature = sign("/twilio/sms", captured)
+    client.post("/twilio/sms", data=captured, headers={"X-Twilio-Signature": signature})
+    twilio.text("yes")
+    with rt.db.reading() as session:
+        before = session.exec(select(Conversation)).one()
+    alerts = texts_to(rt, SERGEANT)
+    replayed = {k: v for k, v in captured.items() if k != "NumMedia"}
+    replayed["MessageSid"] = captured["MessageSid"] + "NumMedia0"
+
+    response = client.post("/twilio/sms", data=replayed, headers={"X-Twilio-Signature": signature})
+
+    assert response.status_code == 403
+    with rt.db.reading() as session:
+        after = session.exec(select(Conversation)).one()
+    assert (after.state, after.version) == (before.state, before.version)
+    assert texts_to(rt, SERGEANT) == alerts
