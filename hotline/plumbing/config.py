@@ -131,13 +131,13 @@ def private_folder(path: Path) -> None:
 
     One made before loses any access for others (a group a deployment shares it with keeps its).
     """
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o007:
             path.chmod(mode & ~0o007)
     except OSError:
-        pass  # another owner's folder: the files in it are still made owner-only
+        pass  # read-only or another owner's: what needs the folder says what is wrong with it
 
 
 def _fill_development(config: dict, instance: Path) -> None:
