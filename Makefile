@@ -12,13 +12,14 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: the hotline on SQLite with the local transport, a demo roster and the worker
+## run: the hotline on SQLite with the local transport, a demo roster and the worker (PORT=5001: another port)
 run: $(STAMP)
 	@test -f .env || cp .env.example .env
-	$(BIN)/hotline dev
+	$(BIN)/hotline dev$(if $(PORT), --port $(PORT))
 
 ## test: the whole suite (skips, in one line, what this machine lacks; CI skips nothing)
 test: $(STAMP)
+	@if command -v npm >/dev/null; then sh .ci/axe.sh; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## simulate: text the hotline from this terminal (in-process, or against `make run` with URL=...)
@@ -53,4 +54,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .prism instance/hotline.sqlite3*
+	rm -rf $(VENV) .pytest_cache .prism tests/browser/node_modules instance/hotline.sqlite3*

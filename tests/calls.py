@@ -146,9 +146,9 @@ class Caller:
             extra["DialBridged"] = bridged
         return self.post(dial.get("action"), **extra)
 
-    def hang_up(self) -> int:
-        """Hang up: Twilio's status callback says the call completed."""
-        response = self.twilio.post("/twilio/voice/status", self.params(CallStatus="completed"))
+    def hang_up(self, path: str = "/twilio/status") -> int:
+        """Hang up: the number's status callback (`hotline twilio configure`) says the call completed."""
+        response = self.twilio.post(path, self.params(CallStatus="completed"))
         return response.status_code
 
     def start(self, language: str = "1") -> Heard:

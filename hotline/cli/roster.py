@@ -31,21 +31,24 @@ def officers_add(name: str, phone: str, sergeant: bool, shift: str | None) -> No
 
 
 @officers.command("shift")
-@click.argument("phone")
+@click.argument("officer")
 @click.argument("hours")
-def officers_shift(phone: str, hours: str) -> None:
-    """Set a regular shift (HOURS like 22:00-06:00, local time) or remove it (HOURS: none)."""
+def officers_shift(officer: str, hours: str) -> None:
+    """Set OFFICER's regular shift (HOURS like 22:00-06:00, local time) or remove it (HOURS: none).
+
+    OFFICER is a roster id or a name, as `hotline officers list` shows them, or a phone number.
+    """
     from hotline.services import roster
 
     spec = None if hours.strip().lower() in ("none", "off", "-") else hours
     try:
-        officer = in_unit_of_work(lambda s, rt: roster.set_shift(s, rt, phone, spec))
+        person = in_unit_of_work(lambda s, rt: roster.set_shift(s, rt, officer, spec))
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
     if spec is None:
-        click.echo(f"{officer.name} has no regular shift now; duty changes only with ON and OFF.")
+        click.echo(f"{person.name} has no regular shift now; duty changes only with ON and OFF.")
     else:
-        click.echo(f"{officer.name} goes on duty at each shift start and off at each end ({spec.strip()}).")
+        click.echo(f"{person.name} goes on duty at each shift start and off at each end ({spec.strip()}).")
 
 
 @officers.command("list")
@@ -64,24 +67,24 @@ def officers_list() -> None:
 
 
 @officers.command("on")
-@click.argument("phone")
-def officers_on(phone: str) -> None:
-    """Put an officer on duty (the same as texting ON)."""
-    _set_duty(phone, True)
+@click.argument("officer")
+def officers_on(officer: str) -> None:
+    """Put OFFICER on duty (the same as texting ON): a roster id, a name or a phone number."""
+    _set_duty(officer, True)
 
 
 @officers.command("off")
-@click.argument("phone")
-def officers_off(phone: str) -> None:
-    """Take an officer off duty (the same as texting OFF)."""
-    _set_duty(phone, False)
+@click.argument("officer")
+def officers_off(officer: str) -> None:
+    """Take OFFICER off duty (the same as texting OFF): a roster id, a name or a phone number."""
+    _set_duty(officer, False)
 
 
-def _set_duty(phone: str, on_duty: bool) -> None:
+def _set_duty(who: str, on_duty: bool) -> None:
     from hotline.services import roster
 
     try:
-        officer = in_unit_of_work(lambda s, rt: roster.set_duty(s, rt, phone, on_duty))
+        officer = in_unit_of_work(lambda s, rt: roster.set_duty(s, rt, who, on_duty))
     except roster.RosterError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{officer.name} is now {'on' if on_duty else 'off'} duty.")
+    click.echo(f"{officer.name} (id {officer.id}) is now {'on' if on_duty else 'off'} duty.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 import threading
 
@@ -14,9 +16,13 @@ from hotline.plumbing import jobs
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 def dev(host: str, port: int) -> None:
     """Run web + worker with SQLite, the local transport and a demo roster."""
+    # The port first: taken, the command says so in one line before anything starts or is written.
+    listener = _listen(host, port)
+    from werkzeug.serving import make_server
+
     from hotline import worker
     from hotline.plumbing import migrations
     from hotline.plumbing.runtime import runtime
@@ -33,6 +39,8 @@ def dev(host: str, port: int) -> None:
         session.commit()
     if added:
         click.echo(f"Added a demo roster of {added} (fictional numbers, all on duty).")
+    server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+    listener.close()  # the server holds its own copy of the socket
     stop = threading.Event()
     thread = threading.Thread(
         target=worker.run_forever,
@@ -49,9 +57,33 @@ def dev(host: str, port: int) -> None:
     click.echo(f"Phone simulator (participant and officers):      http://{host}:{port}/simulator")
     click.echo(f"Sergeant's board (after `hotline users add`):    http://{host}:{port}/dashboard/")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False, load_dotenv=False)
+        server.serve_forever()  # until Ctrl-C
     finally:
         stop.set()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Return a socket listening on host:port, or stop with one line saying why not."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    listener = socket.socket(family, kind, proto)
+    # As the development server does: a port left in TIME_WAIT by the last run is free, a listened one not.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            other = 5001 if port == 5000 else 5000
+            raise click.ClickException(
+                f"port {port} on {host} is in use (another `make run`?): stop it, or choose another port, "
+                f"e.g. make run PORT={other} (hotline dev --port {other})"
+            ) from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return listener
 
 
 @click.command("worker")

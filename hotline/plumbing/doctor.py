@@ -207,8 +207,13 @@ def _twilio(rt: Runtime) -> list[Finding]:
     except provisioning.ProvisioningError as error:
         return [*findings, Finding("twilio number", False, str(error), "fix TWILIO_PHONE_NUMBER")]
     changes = provisioning.differences(number, provisioning.wanted_webhooks(rt))
-    detail = "webhooks point here" if not changes else "; ".join(f"{c.setting} is {c.was!r}" for c in changes)
-    findings.append(Finding("twilio webhooks", not changes, detail, "run `hotline twilio configure`"))
+    older = [c for c in changes if c.was in provisioning.older_urls(rt, c.setting)]
+    wrong = [c for c in changes if c not in older]
+    detail = "; ".join(f"{c.setting} is {c.was!r}" for c in wrong) or "webhooks point here" + "".join(
+        f" ({c.setting} at the older {c.was}, still answered; `hotline twilio configure` moves it)"
+        for c in older
+    )
+    findings.append(Finding("twilio webhooks", not wrong, detail, "run `hotline twilio configure`"))
     return findings
 
 

@@ -188,10 +188,15 @@ class Vault:
 
 # -- log hygiene -----------------------------------------------------------------------------
 
-# Digits that look like a phone number: 7 or more characters of digits and separators, allowing a
-# leading +; then spared if they are really a date and hour, a decimal, or a dotted IPv4 address.
-_PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{5,}\d(?!\w)")
-_NOT_A_NUMBER = re.compile(r"\d{4}-\d\d(?:-\d\d)?(?:[ T]\d\d)?|\d+\.\d+|\d{1,3}(?:\.\d{1,3}){3}")
+# Phone numbers as people and programs write them, and nothing else: a "+" (or "%2B") and 7 or more
+# digits in any grouping (E.164 and international spellings); ten North American digits, with or
+# without a leading 1, grouped 3-3-4 by spaces, dots, dashes or brackets; seven with a dash
+# (555-0142). Ports, PIDs, status codes, byte counts, dates and times are other shapes and stay.
+_PHONE_LIKE = re.compile(
+    r"(?:\+|%2[Bb])\d(?:[\s.()-]{0,2}\d){6,}"
+    r"|(?<![\w+])(?:1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}(?!\w)"
+    r"|(?<![\w+])\d{3}-\d{4}(?!\w)"
+)
 # The request line of werkzeug's development-server log: its query string can carry anything.
 _REQUEST_QUERY = re.compile(r'("[A-Z]+ [^ ?"]*)\?[^ "]*')
 
@@ -288,12 +293,7 @@ def scrub(text: str, pattern: Mask | None = None) -> str:
     """Mask anything that looks like a phone number, and whatever the mask matches."""
     if pattern is not None:
         text = pattern.apply(text)
-    return _PHONE_LIKE.sub(_mask_number, text)
-
-
-def _mask_number(match: re.Match[str]) -> str:
-    found = match.group()
-    return found if _NOT_A_NUMBER.fullmatch(found) else "[number]"
+    return _PHONE_LIKE.sub("[number]", text)
 
 
 def _request_values() -> list[str]:
@@ -339,9 +339,8 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     except Exception:  # a malformed record is logging's problem to report, not ours
         return record
     pattern = _current_pattern()
-    if record.name == "werkzeug":
-        message = _REQUEST_QUERY.sub(r"\1", message)
-    clean = scrub(message, pattern)
+    clean = _REQUEST_QUERY.sub(r"\1", message) if record.name == "werkzeug" else message
+    clean = scrub(clean, pattern)
     if clean != message:
         record.msg, record.args = clean, None
     if record.exc_info and not record.exc_text:

@@ -15,6 +15,9 @@ ROUTES = {
     "voice_fallback_url": "/twilio/fallback/voice",
     "status_callback": "/twilio/status",
 }
+#: Paths older instructions gave for a setting: still answered the same way, so a number set by hand
+#: to one keeps working (`hotline doctor` accepts it; `hotline twilio configure` moves it to ROUTES).
+OLDER_ROUTES = {"status_callback": ("/twilio/voice/status",)}
 
 
 class ProvisioningError(RuntimeError):
@@ -33,6 +36,11 @@ class Change:
 def wanted_webhooks(rt: Runtime) -> dict[str, str]:
     """Return the webhook URLs this deployment needs on its Twilio number."""
     return {setting: rt.public_url(path) for setting, path in ROUTES.items()}
+
+
+def older_urls(rt: Runtime, setting: str) -> tuple[str, ...]:
+    """Return the older URLs of a setting that this deployment still answers."""
+    return tuple(rt.public_url(path) for path in OLDER_ROUTES.get(setting, ()))
 
 
 def twilio_api(rt: Runtime) -> TwilioTransport:

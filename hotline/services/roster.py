@@ -69,12 +69,40 @@ def find_by_phone(session: Session, rt: Runtime, phone: str) -> Officer | None:
     return session.exec(select(Officer).where(Officer.phone_hash == rt.pseudonyms.of(phone))).first()
 
 
+#: Fewer digits than this is a roster id ("3", "#12"); a phone number has more.
+PHONE_DIGITS = 7
+
+
+def find(session: Session, rt: Runtime, who: str) -> Officer:
+    """Return the roster entry meant by a phone number, a roster id or a name; RosterError otherwise.
+
+    `hotline officers list` shows ids and names but never numbers, so each of them names a person;
+    a name that fits several is refused with their ids.
+    """
+    text = (who or "").strip()
+    if text.startswith("+") or sum(c.isdigit() for c in text) >= PHONE_DIGITS:
+        number = normalise_phone(text)
+        if number is None:
+            raise RosterError(f"{who!r} is not a phone number; give an E.164 number, a roster id or a name.")
+        officer = find_by_phone(session, rt, number)
+        if officer is None:
+            raise RosterError("No roster entry has that number.")
+        return officer
+    found = match(session, text, active_only=False)
+    if not found:
+        raise RosterError(f"No roster entry has the id or name {who!r}; `hotline officers list` shows them.")
+    if len(found) > 1:
+        named = ", ".join(f"{o.name} (id {o.id})" for o in found)
+        raise RosterError(f"{who!r} could be {named}: give the id.")
+    return found[0]
+
+
 # Asked of every inbound text, nearly always of a participant: built once, an id only.
-def set_duty(session: Session, rt: Runtime, phone: str, on_duty: bool) -> Officer:
-    """Put an officer on or off duty (off: their open offers go to the next officer)."""
-    officer = find_by_phone(session, rt, staff_number(phone))
-    if officer is None or not officer.active:
-        raise RosterError("No active roster entry has that number.")
+def set_duty(session: Session, rt: Runtime, who: str, on_duty: bool) -> Officer:
+    """Put an officer (a number, an id or a name) on or off duty; off: their offers go to the next."""
+    officer = find(session, rt, who)
+    if not officer.active:
+        raise RosterError(f"{officer.name} (id {officer.id}) is inactive; an admin can reactivate them.")
     if not on_duty:
         from hotline.services import dispatch  # dispatch builds on the roster
 
@@ -84,11 +112,9 @@ def set_duty(session: Session, rt: Runtime, phone: str, on_duty: bool) -> Office
     return officer
 
 
-def set_active(session: Session, rt: Runtime, phone: str, active: bool) -> Officer:
+def set_active(session: Session, rt: Runtime, who: str, active: bool) -> Officer:
     """Let a roster entry give commands and get pages again, or stop it (and take it off duty)."""
-    officer = find_by_phone(session, rt, staff_number(phone))
-    if officer is None:
-        raise RosterError("No roster entry has that number.")
+    officer = find(session, rt, who)
     if not active:
         from hotline.services import dispatch
 
@@ -105,10 +131,11 @@ def everyone(session: Session) -> list[Officer]:
     return list(session.exec(query).all())
 
 
-def match(session: Session, words: str) -> list[Officer]:
-    """Return the active staff a sergeant means by a name, a surname or a roster id ("Chen", "3")."""
+def match(session: Session, words: str, *, active_only: bool = True) -> list[Officer]:
+    """Return the (active) staff a sergeant means by a name, a surname or a roster id ("Chen", "3")."""
     wanted = " ".join(words.lower().replace(".", " ").split())
-    people = session.exec(select(Officer).where(Officer.active).order_by(col(Officer.id))).all()
+    query = select(Officer).order_by(col(Officer.id))
+    people = session.exec(query.where(Officer.active) if active_only else query).all()
     if wanted.lstrip("#").isdigit():
         return [o for o in people if o.id == int(wanted.lstrip("#"))]
     if not wanted:
@@ -145,12 +172,10 @@ def parse_shift(text: str) -> tuple[str, str]:
 
 
 def set_shift(
-    session: Session, rt: Runtime, phone: str, shift: str | None, *, now: datetime | None = None
+    session: Session, rt: Runtime, who: str, shift: str | None, *, now: datetime | None = None
 ) -> Officer:
-    """Give an officer a regular shift in the program's time zone, or remove it (None)."""
-    officer = find_by_phone(session, rt, staff_number(phone))
-    if officer is None:
-        raise RosterError("No roster entry has that number.")
+    """Give an officer (a number, an id or a name) a regular shift in the program's time zone, or none."""
+    officer = find(session, rt, who)
     starts_ends = parse_shift(shift) if shift else None
     _cancel_shift_timers(session, officer.id)
     existing = session.exec(select(Shift).where(Shift.officer_id == officer.id)).first()

@@ -107,20 +107,6 @@ def whisper_answer() -> Response:
     return play(rt, voice_call.take_leg(rt, parent, _arg("step"), pressed=pressed))
 
 
-@bp.post("/voice/status")
-@twilio_signed
-def status() -> Response:
-    """Close a call that ended (hung up mid-menu included); always 204."""
-    call_sid = _sid("CallSid")
-    if call_sid and request.form.get("CallStatus", "").strip().lower() in voice_call.FINISHED:
-        try:
-            once_more_if_dropped(lambda: voice_call.close(runtime(), call_sid), f"closing call {call_sid}")
-        except SQLAlchemyError:
-            log.exception("database failure closing call %s", call_sid)
-            return Response(status=503)
-    return Response(status=204)
-
-
 @bp.post("/fallback/voice")
 @twilio_signed
 def fallback() -> Response:

@@ -1,4 +1,4 @@
-"""Twilio's texting webhooks: an inbound text, a delivery status, the fallback; form in, TwiML out.
+"""Twilio's texting webhooks: an inbound text, a status callback, the fallback; form in, TwiML out.
 
 The only module that knows Twilio's messaging form field names. No business rule lives here.
 """
@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.plumbing import db, outbox, throttle
 from hotline.plumbing.runtime import runtime
-from hotline.services import conversation
+from hotline.services import conversation, voice_call
 from hotline.web.twilio_webhook import messages, printable, report_after, twilio_signed
 
 log = logging.getLogger(__name__)
@@ -71,22 +71,32 @@ def _answer(rt, inbound: conversation.Inbound, sender_hash: str) -> list[str]:
 
 
 @bp.post("/status")
+# The path README and docs/voice.md once gave for the number's "Call status changes": numbers set
+# by hand to it keep working.
+@bp.post("/voice/status")
 @twilio_signed
 def status() -> Response:
-    """Record a message or call status callback; answers 204 (no content) for any SID or status."""
+    """Record a message or call status callback, and close a finished call; 204 for any SID or status."""
     form = request.form
     sid = form.get("MessageSid") or form.get("CallSid") or ""
     state = form.get("MessageStatus") or form.get("CallStatus") or ""
     if sid and state:
         rt = runtime()
 
-        def record() -> None:
+        def record() -> bool:
             with rt.db.unit_of_work() as session:
-                outbox.record_status(session, sid=sid, status=state, error_code=form.get("ErrorCode"), rt=rt)
+                ours = outbox.record_status(
+                    session, sid=sid, status=state, error_code=form.get("ErrorCode"), rt=rt
+                )
                 session.commit()
+            return ours
 
+        call_sid = form.get("CallSid", "")
         try:
-            db.once_more_if_dropped(record, f"recording status of {sid}")
+            ours = db.once_more_if_dropped(record, f"recording status of {sid}")
+            # A call to the hotline number (not one the outbox placed) that ended: forget its answers.
+            if not ours and call_sid == sid and state.strip().lower() in voice_call.FINISHED:
+                db.once_more_if_dropped(lambda: voice_call.close(rt, call_sid), f"closing call {call_sid}")
         except SQLAlchemyError:
             log.exception("database failure recording status of %s", sid)
             return Response(status=503)

@@ -421,4 +421,9 @@ def test_gunicorn_logs_and_access_log_carry_no_canary(tmp_path):
     assert '"POST /twilio/sms"' in logs and "invalid Twilio signature" in logs, "both logs were captured"
     assert "note=" not in logs, "no query strings in the access log"
     assert leaks(logs) == [], [line for line in logs.splitlines() if leaks(line)][:5]
+    # What city IT reads them for stays: the port and PID, the status codes, the dates.
+    assert f"Listening at: http://127.0.0.1:{port} ({server.pid})" in logs
+    assert re.search(r"Booting worker with pid: \d+", logs)
+    assert '"POST /twilio/sms" 200 ' in logs and '"POST /twilio/sms" 403 ' in logs
+    assert re.search(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\]", logs)
     assert leaks(b"".join(p.read_bytes() for p in tmp_path.glob("hotline.sqlite3*"))) == []

@@ -122,3 +122,25 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+#: axe-core from the npm registry (tests/browser/package.json), installed by .ci/axe.sh.
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser):
+    """A page the size of a phone (390 x 844), as a phone's browser lays it out."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def axe() -> str:
+    """The axe-core script, to inject into a page."""
+    require(AXE.exists(), "axe-core is not installed (sh .ci/axe.sh, needs npm)")
+    return AXE.read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from hotline.plumbing import doctor, outbox, provisioning
 from hotline.plumbing.transport import NumberSettings
 from hotline.services import roster
 from models.clock import utcnow
-from tests.support import hotline_config
+from tests.support import REPO, hotline_config
 
 
 class FakeTwilioApi:
@@ -53,6 +53,46 @@ def test_configure_is_idempotent(rt, api):
     assert {c.setting for c in first} == set(provisioning.ROUTES)
     assert provisioning.configure(rt) == []
     assert len(api.updates) == 1
+
+
+def test_configure_doctor_and_the_app_agree_on_every_webhook(app, rt, api):
+    """What `twilio configure` sets is what `doctor` checks, and each is a route the app answers."""
+    posted = {rule.rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
+    older = {path for paths in provisioning.OLDER_ROUTES.values() for path in paths}
+    assert set(provisioning.ROUTES.values()) | older <= posted
+    provisioning.configure(rt)
+    assert api.number.status_callback == rt.public_url("/twilio/status")
+    (webhooks,) = [f for f in doctor.examine(rt, get=healthy) if f.name == "twilio webhooks"]
+    assert webhooks.ok and webhooks.detail == "webhooks point here"
+
+
+def test_a_number_set_by_hand_to_the_older_status_path_passes_and_is_moved(rt, api):
+    provisioning.configure(rt)
+    api.number = NumberSettings(
+        **{**api.number.__dict__, "status_callback": rt.public_url("/twilio/voice/status")}
+    )
+    (webhooks,) = [f for f in doctor.examine(rt, get=healthy) if f.name == "twilio webhooks"]
+    assert webhooks.ok and "/twilio/voice/status, still answered" in webhooks.detail
+    assert [c.setting for c in provisioning.configure(rt)] == ["status_callback"]
+    assert api.number.status_callback == rt.public_url("/twilio/status")
+
+
+def test_a_status_callback_elsewhere_fails_the_doctor(rt, api):
+    provisioning.configure(rt)
+    api.number = NumberSettings(
+        **{**api.number.__dict__, "status_callback": "https://old.example.org/status"}
+    )
+    (webhooks,) = [f for f in doctor.examine(rt, get=healthy) if f.name == "twilio webhooks"]
+    assert not webhooks.ok and "status_callback is 'https://old.example.org/status'" in webhooks.detail
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/voice.md", "docs/deploy.md"])
+def test_the_docs_give_the_status_path_that_configure_sets(doc):
+    text = (REPO / doc).read_text()
+    told = [line for line in text.splitlines() if "Call status changes" in line]
+    assert told, f"{doc} names the number's call status setting"
+    for line in told:
+        assert provisioning.ROUTES["status_callback"] in line and "/twilio/voice/status" not in line, line
 
 
 def test_a_configured_deployment_only_lacks_what_needs_review(rt, api, monkeypatch):

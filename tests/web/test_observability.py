@@ -133,3 +133,66 @@ def test_twilio_fallback_tells_the_sergeant_after_answering(twilio, rt, path):
         response.close()
     (text,) = alerts(rt)
     assert "error 11200" in text, "one alert per quarter hour however often Twilio falls back"
+
+
+# -- the log scrubber: what city IT needs stays, every phone number goes --------------------------
+
+KEPT = [
+    "[2026-12-06 21:54:23 +0000] [4194303] [INFO] Listening at: http://0.0.0.0:8000 (4194303)",
+    "[2026-12-06 21:54:23 +0000] [1234567] [INFO] Booting worker with pid: 1234567",
+    "[2026-12-06 21:54:23 +0000] [81655] [INFO] Starting gunicorn 22.0.0",
+    '127.0.0.1 "POST /twilio/sms" 200 1234 5ms',  # gunicorn.conf.py's access_log_format
+    '10.0.0.12 "GET /dashboard/" 302 189 1016ms',
+    '127.0.0.1 "POST /twilio/status" 204 0 12ms',
+    '127.0.0.1 - - [06/Dec/2026 21:54:23] "POST /twilio/sms HTTP/1.1" 200 -',  # development server
+    '127.0.0.1 - - [06/Dec/2026 21:54:23] "GET /nowhere HTTP/1.1" 404 207',
+    "Hotline listening on http://127.0.0.1:5000 (transport: local).",
+    "2026-12-06 21:54:23,123 INFO hotline.worker: outbox 1234567 sent",
+    "offer 4821 expires 12/06/2026 23:05; retry at 2026-12-06T23:05:00.123456+00:00",
+    "turn SM0123456789abcdef0123456789abcdef: conversation 8165550 now ask_safe",
+]
+
+HIDDEN = [
+    "+18165550142",  # E.164, as Twilio posts it
+    "+1 816 555 0142",
+    "+1 (816) 555-0142",
+    "+1-816-555-0142",
+    "+1.816.555.0142",
+    "1-816-555-0142",
+    "1 816 555 0142",
+    "18165550142",
+    "8165550142",  # ten digits
+    "(816) 555-0142",  # national, with separators
+    "(816)555-0142",
+    "816-555-0142",
+    "816.555.0142",
+    "816 555 0142",
+    "555-0142",  # seven, as a local number is written
+    "%2B18165550142",  # URL-encoded
+    "+52 55 1234 5678",  # and the rest of the world
+    "+442079460958",
+    "\uff18\uff11\uff16\uff15\uff15\uff15\uff10\uff11\uff14\uff12",  # full-width digits
+]
+
+
+def logged(message: str) -> str:
+    """Log a line as any library would, through the scrubber and the production JSON format."""
+    from hotline.plumbing.privacy import install_log_scrubbing
+
+    install_log_scrubbing()
+    record = logging.getLogRecordFactory()(
+        "gunicorn.error", logging.INFO, __file__, 1, "%s", (message,), None
+    )
+    return json.loads(JsonFormatter().format(record))["message"]
+
+
+@pytest.mark.parametrize("line", KEPT)
+def test_ports_pids_status_codes_dates_and_ids_stay_in_the_logs(line):
+    assert logged(line) == line
+
+
+@pytest.mark.parametrize("number", HIDDEN)
+@pytest.mark.parametrize("around", ["{}", "texting {} now", "to={}&x", "[{}]", "call {}, then 200 OK"])
+def test_every_spelling_of_a_phone_number_is_hidden(number, around):
+    line = logged(around.format(number))
+    assert line == around.format("[number]"), line

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -11,85 +10,36 @@ from sqlmodel import Session, col, select
 from hotline.plumbing import staff
 from hotline.plumbing.audit import record
 from hotline.plumbing.runtime import Runtime, runtime
-from hotline.services import callbacks
+from hotline.services import callbacks, roster
 from hotline.services import dispatch as dispatching
 from hotline.services.dispatch import DispatchError
-from hotline.web.dashboard.blueprint import bp, local_time, minutes_since
+from hotline.web.dashboard import board_view, words
+from hotline.web.dashboard.blueprint import bp, local_time
 from hotline.web.dashboard.guard import actor, requires
-from models import Dispatch, DispatchEvent, Officer, OutboxMessage, Timer
+from models import Dispatch, DispatchEvent, Officer
 from models.clock import utcnow
-from models.dispatch import OPEN_STATUSES
 
-STATUS_LABELS = {
-    "waiting": "Waiting for an officer",
-    "offered": "Offered",
-    "accepted": "Accepted",
-    "arriving": "Arriving",
-    "no_officer": "Nobody accepted",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-}
-#: Statuses where nobody has taken the request yet: the board flags them.
-UNANSWERED = ("waiting", "offered", "no_officer")
 OUTCOME_LABELS = {"in": "Inpatient", "out": "Outpatient", "refused": "Refused treatment"}
 NOTE_LIMIT = 500
 #: Timeline steps whose sealed detail the dispatch page shows.
 SHOWN_DETAILS = ("note", "offered", "assigned")
+#: How the board and the request page show times: with the program's time zone.
+WHEN = "%Y-%m-%d %H:%M %Z"
 
 
-# -- what the board shows --------------------------------------------------------------------
-
-
-def board_rows(session: Session, rt: Runtime, now: datetime) -> list[dict[str, Any]]:
-    """Return the open requests, oldest first, with only what dispatch needs (no number, no place)."""
-    requests = session.exec(
-        select(Dispatch).where(col(Dispatch.status).in_(OPEN_STATUSES)).order_by(col(Dispatch.created_at))
-    ).all()
-    ids = [r.id for r in requests]
-    names = {o.id: o.name for o in session.exec(select(Officer)).all()}
-    offered: dict[int, int] = {}
-    deadlines: dict[int, datetime] = {}
-    if ids:
-        offers = session.exec(
-            select(OutboxMessage.dispatch_id, OutboxMessage.officer_id)
-            .where(col(OutboxMessage.dispatch_id).in_(ids), OutboxMessage.purpose == "offer")
-            .order_by(col(OutboxMessage.id))
-        ).all()
-        offered = {dispatch_id: officer_id for dispatch_id, officer_id in offers if officer_id}
-        timers = session.exec(
-            select(Timer.dispatch_id, Timer.due_at).where(
-                col(Timer.dispatch_id).in_(ids), Timer.status == "pending"
-            )
-        ).all()
-        for dispatch_id, due_at in timers:
-            if dispatch_id not in deadlines or due_at < deadlines[dispatch_id]:
-                deadlines[dispatch_id] = due_at
-    rows = []
-    for r in requests:
-        if r.officer_id and r.status in ("accepted", "arriving"):
-            officer = names.get(r.officer_id, "?")
-        elif r.status == "offered" and r.id in offered:
-            officer = f"offered to {names.get(offered[r.id], '?')}"
-        else:
-            officer = ""
-        deadline = deadlines.get(r.id)
-        rows.append(
-            {
-                "ref": r.ref,
-                "kind": r.kind,
-                "status": r.status,
-                "status_label": STATUS_LABELS.get(r.status, r.status),
-                "created": local_time(r.created_at),
-                "age_minutes": minutes_since(r.created_at, now),
-                "officer": officer,
-                "deadline": local_time(deadline) if deadline else "",
-                "unanswered": r.status in UNANSWERED,
-                "urgent": r.status == "no_officer",
-                "meet": "HQ" if r.meet == "hq" else ("place given" if r.meet == "place" else ""),
-                "url": url_for("dashboard.dispatch_page", ref=r.ref),
-            }
-        )
-    return rows
+def board_news(session: Session, rt: Runtime) -> dict[str, Any]:
+    """Return everything the board shows, as its polling reads it."""
+    now = utcnow()
+    return {
+        "dispatches": board_view.board_rows(session, rt, now),
+        "alerts": board_view.recent_alerts(session, rt, now),
+        "people": [
+            {"id": p.id, "name": p.name, "on_duty": p.on_duty, "status": p.status}
+            for p in board_view.people(session)
+        ],
+        "on_duty": [o.name for o in dispatching.on_duty_officers(session)],
+        "updated": local_time(now, "%H:%M:%S %Z"),
+    }
 
 
 @bp.get("/board")
@@ -97,14 +47,16 @@ def board_rows(session: Session, rt: Runtime, now: datetime) -> list[dict[str, A
 def board():
     """Show the board of open requests (it refreshes itself from board.json)."""
     rt = runtime()
-    now = utcnow()
     with rt.db.reading() as session:
-        rows = board_rows(session, rt, now)
-        on_duty = dispatching.on_duty_officers(session)
+        news = board_news(session, rt)
+        people = board_view.people(session)
     return render_template(
         "dashboard/board.html",
-        rows=rows,
-        on_duty=on_duty,
+        rows=news["dispatches"],
+        alerts=news["alerts"],
+        on_duty=news["on_duty"],
+        people=people,
+        updated=news["updated"],
         poll_seconds=rt.config["HOTLINE_BOARD_POLL_SECONDS"],
     )
 
@@ -112,12 +64,35 @@ def board():
 @bp.get("/board.json")
 @requires("sergeant")
 def board_json():
-    """Return the open requests for the board's polling."""
+    """Return the open requests, the alerts and who is on duty, for the board's polling."""
     rt = runtime()
     with rt.db.reading() as session:
-        rows = board_rows(session, rt, utcnow())
-        on_duty = [o.name for o in dispatching.on_duty_officers(session)]
-    return jsonify(dispatches=rows, on_duty=on_duty, updated=local_time(utcnow(), "%H:%M:%S"))
+        return jsonify(board_news(session, rt))
+
+
+@bp.post("/board/duty/<int:officer_id>")
+@requires("sergeant")
+def board_duty(officer_id: int):
+    """Put someone on or off duty from the board (off: their open offers go to the next officer)."""
+    on_duty = request.form.get("on_duty") == "1"
+    rt = runtime()
+    with rt.db.unit_of_work() as session:
+        officer = session.get(Officer, officer_id, with_for_update=True)
+        if officer is None:
+            abort(404)
+        number = rt.vault.open(officer.phone_sealed)
+        if not number:
+            abort(409, description="This roster entry's number cannot be read (encryption key removed?).")
+        try:
+            officer = roster.set_duty(session, rt, number, on_duty)
+        except roster.RosterError:
+            flash(f"{officer.name} is deactivated: an admin can bring them back on the Roster page.", "error")
+            return redirect(url_for("dashboard.board"))
+        detail = "on" if on_duty else "off"
+        record(session, actor(), "roster.duty", target=f"officer:{officer.id}", detail=detail)
+        session.commit()
+    flash(f"{officer.name} is now {'on' if on_duty else 'off'} duty.", "info")
+    return redirect(url_for("dashboard.board") + "#duty")
 
 
 # -- one request -----------------------------------------------------------------------------
@@ -135,7 +110,8 @@ def dispatch_page(ref: str):
             .where(DispatchEvent.dispatch_id == item.id)
             .order_by(col(DispatchEvent.at), col(DispatchEvent.id))
         ).all()
-        people = {o.id: o for o in session.exec(select(Officer)).all()}
+        names = board_view.officer_names(session)
+        offer = board_view.open_offers(session, [item.id]).get(item.id) if item.is_open else None
         # The pickup place only while the request is open, and every look at it is audited.
         place = rt.vault.open(item.place_sealed) if item.is_open and item.meet == "place" else None
         # A call-back's "safe to call" time is sealed like a place, and shown only while open.
@@ -144,31 +120,54 @@ def dispatch_page(ref: str):
         if place:
             record(session, actor(), "dispatch.view_place", target=f"dispatch:{item.ref}")
             session.commit()
-        callers = [o for o in people.values() if o.active]  # a call-back is often the sergeant's
-        candidates = [o for o in callers if not o.is_sergeant or item.kind == "callback"]
-    candidates.sort(key=lambda o: (not o.on_duty, o.name))
+        # A call-back is often the sergeant's to make; a ride goes to an officer.
+        candidates = [p for p in board_view.people(session) if not p.sergeant or item.kind == "callback"]
+        candidates.sort(key=lambda p: (not p.on_duty, bool(p.busy), p.name))  # free officers first
+        told = cancel_text(session, rt, item) if item.is_open else None
     timeline = [
         {
-            "at": local_time(e.at, "%Y-%m-%d %H:%M"),
-            "kind": e.kind,
-            "who": _who(e.actor, people),
-            # Notes, and the officer an offer or assignment went to; relayed texts stay sealed.
-            "note": rt.vault.open(e.detail_sealed) if e.detail_sealed and e.kind in SHOWN_DETAILS else None,
+            "at": local_time(e.at, WHEN),
+            "text": words.timeline_step(
+                e.kind,
+                e.actor,
+                # The officer an offer or assignment went to; notes below; relayed texts stay sealed.
+                rt.vault.open(e.detail_sealed)
+                if e.detail_sealed and e.kind in ("offered", "assigned")
+                else None,
+                request_kind=item.kind,
+                officers=names,
+            ),
+            "alert": e.kind.startswith("alert_"),
+            "note": rt.vault.open(e.detail_sealed) if e.detail_sealed and e.kind == "note" else None,
         }
         for e in events
     ]
     return render_template(
         "dashboard/dispatch.html",
         item=item,
-        status_label=STATUS_LABELS.get(item.status, item.status),
-        officer=people.get(item.officer_id) if item.officer_id else None,
+        status_label=board_view.STATUS_LABELS.get(item.status, item.status),
+        officer=names.get(item.officer_id) if item.officer_id else None,
+        offered_to=names.get(offer.officer_id) if offer is not None else None,
+        offer_deadline=local_time(offer.deadline, WHEN) if offer is not None else None,
+        flags=board_view.flags(item),
+        language=staff.language(item.language),
+        requested_at=local_time(item.created_at, WHEN),
+        timezone=rt.program.timezone,
         place=place,
         timeline=timeline,
         candidates=candidates,
+        cancel_text=told,
         outcomes=callbacks.OUTCOME_LABELS if item.kind == "callback" else OUTCOME_LABELS,
         answer=staff.answer,
         note_limit=NOTE_LIMIT,
     )
+
+
+def cancel_text(session: Session, rt: Runtime, item: Dispatch) -> str | None:
+    """Return what the participant is texted if staff cancel the request (None: they are not texted)."""
+    if not dispatching.can_text_participant(session, item):
+        return None
+    return rt.catalog.render("status.cancelled", item.language, {"ref": item.ref})
 
 
 @bp.post("/dispatch/<ref>/assign")
@@ -282,13 +281,3 @@ def _find(session: Session, ref: str, *, lock: bool = False) -> Dispatch:
     if item is None:
         abort(404)
     return item
-
-
-def _who(who: str, people: dict[int, Officer]) -> str:
-    """Describe a timeline actor in words (an officer by name, a dashboard user by username)."""
-    kind, _, ident = who.partition(":")
-    if kind == "officer" and ident.isdigit() and int(ident) in people:
-        return people[int(ident)].name
-    if kind == "user":
-        return f"{ident} (dashboard)"
-    return who

@@ -13,7 +13,9 @@ from models.clock import utcnow
 
 #: The funnel's bars, top to bottom.
 FUNNEL = ("contacts", "screened", "eligible", "requested", "accepted", "completed")
-BAR_WIDTH = 280
+#: The widest bar, in the charts' own units (their viewBox is 480 wide: readable on a phone too).
+BAR_WIDTH = 400
+MONTH_BAR_WIDTH = 360
 
 
 @bp.get("/reports")
@@ -66,16 +68,15 @@ def funnel_bars(total: report.Period) -> list[dict]:
 
 
 def month_bars(funnel: report.Funnel) -> list[dict]:
-    """Return a column pair per month: rides requested and completed, scaled to the busiest month."""
+    """Return a bar pair per month: rides requested and completed, scaled to the busiest month."""
     top = max((m.requested for m in funnel.months), default=0) or 1
-    height = 120
     return [
         {
             "label": m.label.split()[0],
             "requested": m.requested,
             "completed": m.completed,
-            "requested_h": round(height * m.requested / top),
-            "completed_h": round(height * m.completed / top),
+            "requested_w": round(MONTH_BAR_WIDTH * m.requested / top),
+            "completed_w": round(MONTH_BAR_WIDTH * m.completed / top),
         }
         for m in funnel.months
     ]
