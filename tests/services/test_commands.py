@@ -371,3 +371,19 @@ def test_staff_are_recognised_only_from_a_bare_e164_number(twilio, rt, sender):
     for hint in ("ACCEPT", "off duty", "is yours"):
         assert hint not in " ".join(replies), "answered as a participant"
     assert "is yours" in twilio.text(f"ACCEPT {code}", sender=CHEN)[0], "the real number still works"
+
+
+def test_staff_texts_read_as_sentences_in_the_audit_log():
+    from hotline.web.dashboard.words import audit_sentence
+
+    officers = {3: "Ofc. Chen"}
+    assert audit_sentence("sms.accept", "dispatch:R7K2", None, officers) == "Texted ACCEPT for request R7K2."
+    assert audit_sentence("sms.accept_wrong_code", None, None, officers) == "Texted ACCEPT with a wrong code."
+    assert "paused" in audit_sentence("sms.codes_paused", "officer:3", None, officers)
+    assert (
+        audit_sentence("sms.arrived", "dispatch:R7K2", None, officers) == "Texted ARRIVED for request R7K2."
+    )
+    assert audit_sentence("sms.roster_refused", None, None, officers) == "Texted ROSTER (refused)."
+    assert audit_sentence("sms.accept_expired", "dispatch:R7K2", None, officers) == (
+        "Texted ACCEPT for request R7K2 (expired)."
+    )
