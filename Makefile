@@ -63,7 +63,7 @@ texts: $(STAMP)
 	$(BIN)/python -m hotline.texts_doc
 
 outbox: $(STAMP)
-	$(BIN)/hotline outbox
+	$(BIN)/hotline outbox --dev
 
 ## lint: ruff, and the import rules of DESIGN.md section 5 (pyproject.toml, [tool.importlinter])
 lint: $(STAMP)

@@ -23,7 +23,7 @@ def settings(**extra: str) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_PHONE_NUMBER": HOTLINE_NUMBER,
         "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-        "HOTLINE_SECRET_KEY": "bench-secret",
+        "HOTLINE_SECRET_KEY": "bench-secret-" + "0123456789abcdef" * 2,
         "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "HOTLINE_TRANSPORT": "local",
         **extra,

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline.plumbing import config as settings
 from hotline.plumbing import observability
-from hotline.plumbing.db import Database
+from hotline.plumbing.db import Database, database_in_use
 from hotline.plumbing.privacy import Pseudonyms, Vault, install_log_scrubbing
 from hotline.plumbing.program import load_program
 from hotline.plumbing.runtime import Runtime
@@ -36,9 +36,8 @@ def create_app(
     from hotline.plumbing.transport import make_transport
 
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
-    if environ is None:
-        _load_dotenv()
-        environ = os.environ
+    # The real environment only: a `.env` file is for the development commands (hotline.cli).
+    environ = os.environ if environ is None else environ
     app.config.from_mapping(settings.load(environ, app.instance_path, test_config))
     app.config["SECRET_KEY"] = app.config["HOTLINE_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
@@ -61,6 +60,8 @@ def create_app(
     if proxies:
         # The client's address and scheme as the trusted proxies saw them (sign-in limits, audit, HSTS).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    if app.config["HOTLINE_DATABASE_DEFAULT"] and app.config["HOTLINE_ENV"] == "production":
+        app.logger.warning("production on the database %s", database_in_use(app.config))
 
     from hotline.web import bridge, dashboard, health, metrics, security, voice, webhooks
 
@@ -76,12 +77,3 @@ def create_app(
 
         app.register_blueprint(simulator_web.bp)
     return app
-
-
-def _load_dotenv() -> None:
-    """Read a .env file from the working directory (development); real variables win."""
-    try:
-        from dotenv import load_dotenv
-    except ImportError:  # pragma: no cover - python-dotenv is a dependency
-        return
-    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)

@@ -133,6 +133,19 @@ def run_worker(rt, now: datetime | None = None, rounds: int = 3) -> None:
         jobs.run_once(rt, now=now)
 
 
+def placed_call(rt, dispatch_id: int) -> str:
+    """Send what is due; return the SID of the hotline's latest call to connect this request."""
+    run_worker(rt)
+    with rt.db.reading() as session:
+        sid = session.exec(
+            select(OutboxMessage.twilio_sid)
+            .where(OutboxMessage.dispatch_id == dispatch_id, OutboxMessage.purpose == "bridge")
+            .order_by(col(OutboxMessage.id).desc())
+        ).first()
+    assert sid, "the call to the officer went out"
+    return sid
+
+
 class ScriptedTransport:
     """Twilio stand-in that fails sends to chosen numbers with chosen errors, in order."""
 

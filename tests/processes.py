@@ -11,7 +11,9 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ACCOUNT = "AC" + "0" * 32
+from tests.support import ACCOUNT_SID
+
+ACCOUNT = ACCOUNT_SID  # the account the test requests come from
 
 
 def free_port() -> int:

@@ -18,8 +18,11 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 PUBLIC_URL = "https://hotline.example.org"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+SECRET_KEY = "test-secret-key-for-sessions-and-pseudonyms"  # production wants 32 bytes or more
 HOTLINE_NUMBER = "+18165550000"
 PARTICIPANT = "+18165550142"
+#: The account every test request comes from (Twilio sends it on every webhook).
+ACCOUNT_SID = "AC" + "1" * 32
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -39,7 +42,7 @@ def hotline_config(database_url: str, **extra) -> dict:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": HOTLINE_NUMBER,
         "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-        "HOTLINE_SECRET_KEY": "test-secret-key",
+        "HOTLINE_SECRET_KEY": SECRET_KEY,
         "HOTLINE_ENCRYPTION_KEYS": TEST_KEY,
         "HOTLINE_TRANSPORT": "local",
         **extra,
@@ -69,14 +72,16 @@ class FakeTransport:
     def send_sms(self, *, to, body, status_callback=None, sender="main"):
         from hotline.plumbing.transport import Sent
 
-        self.sent.append({"kind": "sms", "to": to, "body": body, "sender": sender})
-        return Sent(sid="SM" + uuid.uuid4().hex, status="queued")
+        sid = "SM" + uuid.uuid4().hex
+        self.sent.append({"kind": "sms", "to": to, "body": body, "sid": sid, "sender": sender})
+        return Sent(sid=sid, status="queued")
 
     def place_call(self, *, to, twiml, status_callback=None, sender="main"):
         from hotline.plumbing.transport import Sent
 
-        self.sent.append({"kind": "call", "to": to, "twiml": twiml, "sender": sender})
-        return Sent(sid="CA" + uuid.uuid4().hex, status="queued")
+        sid = "CA" + uuid.uuid4().hex
+        self.sent.append({"kind": "call", "to": to, "twiml": twiml, "sid": sid, "sender": sender})
+        return Sent(sid=sid, status="queued")
 
     def redact_message(self, sid):
         self.sent.append({"kind": "redact", "sid": sid})
@@ -89,14 +94,16 @@ def sign(path: str, params, token: str = AUTH_TOKEN, base: str = PUBLIC_URL) -> 
 
 def sms_params(body: str, sender: str = PARTICIPANT, sid: str | None = None, **extra) -> dict:
     """Return the form Twilio posts for an inbound text (geographic fields included)."""
+    sid = sid or "SM" + uuid.uuid4().hex
     return {
-        "AccountSid": "AC" + "1" * 32,
+        "AccountSid": ACCOUNT_SID,
         "ApiVersion": "2010-04-01",
         "Body": body,
         "From": sender,
         "To": HOTLINE_NUMBER,
-        "MessageSid": sid or "SM" + uuid.uuid4().hex,
-        "SmsSid": sid or "SM" + uuid.uuid4().hex,
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
         "SmsStatus": "received",
         "NumMedia": "0",
         "NumSegments": "1",

@@ -5,21 +5,31 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask
 
-from hotline.plumbing.config import ConfigError
+from hotline.plumbing.config import ConfigError, read_dotenv
 from hotline.plumbing.runtime import Runtime
 
 
 def build_app(development: bool = False) -> Flask:
-    """Create the app for a command, turning a configuration error into a clear exit."""
+    """Create the app for a command, turning a configuration error into a clear exit.
+
+    `development`: a development command (dev, simulate, call). Only these read a `.env` file
+    in the working folder (the real environment wins), and they are development unless the real
+    environment says HOTLINE_ENV. A `.env` never sets HOTLINE_ENV: a file left in a production
+    folder must not turn a live hotline into a development one.
+    """
     from hotline import create_app
 
+    environ: dict[str, str] = dict(os.environ)
+    if development:
+        environ = read_dotenv(Path.cwd() / ".env") | environ
     development = development and not os.environ.get("HOTLINE_ENV")
     try:
-        return create_app({"HOTLINE_ENV": "development"} if development else None)
+        return create_app({"HOTLINE_ENV": "development"} if development else None, environ=environ)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
 

@@ -53,7 +53,7 @@ def dev(host: str, port: int) -> None:
     click.echo(f"Hotline listening on http://{host}:{port} (transport: {rt.config['HOTLINE_TRANSPORT']}).")
     click.echo("Talk to it as a participant in another terminal:  .venv/bin/hotline simulate")
     click.echo("Call it (keypad and speech) in another terminal:  .venv/bin/hotline call")
-    click.echo("See what it would have sent:                      .venv/bin/hotline outbox")
+    click.echo("See what it would have sent:                      .venv/bin/hotline outbox --dev")
     click.echo(f"Phone simulator (participant and officers):      http://{host}:{port}/simulator")
     click.echo(f"Sergeant's board (after `hotline users add`):    http://{host}:{port}/dashboard/")
     try:
@@ -102,11 +102,12 @@ def worker_command(once: bool) -> None:
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, help="How many of the newest messages.")
-def outbox(limit: int) -> None:
+@click.option("--dev", is_flag=True, help="The development hotline's (`hotline dev`), with the .env file.")
+def outbox(limit: int, dev: bool) -> None:
     """Show what the hotline sent or will send (texts are shown with the local transport only)."""
     from hotline.services import simulator
 
-    with command_runtime() as rt, rt.db.reading() as session:
+    with command_runtime(development=dev) as rt, rt.db.reading() as session:
         show_text = rt.config["HOTLINE_TRANSPORT"] == "local"
         lines = simulator.outbox_lines(session, rt, limit=limit, show_text=show_text)
     for line in lines or ["The outbox is empty."]:

@@ -6,8 +6,10 @@ import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -35,6 +37,12 @@ DEFAULT_PROGRAM = Path(__file__).parent.with_name("program.toml")
 DEV_PUBLIC_URL = "http://127.0.0.1:5000"
 DEV_PHONE_NUMBER = "+15005550006"
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+#: The secret key signs sessions and keys every pseudonym: at least this many bytes.
+MIN_SECRET_BYTES = 32
+#: Hosts a plain-http public URL may name in production: this machine only (local testing).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Settings a `.env` file may never give: whether this is development is the real environment's say.
+NEVER_FROM_DOTENV = frozenset({"HOTLINE_ENV"})
 
 
 class ConfigError(RuntimeError):
@@ -50,7 +58,10 @@ def load(environ: Mapping[str, str], instance_path: str, overrides: Mapping | No
         raise ConfigError("HOTLINE_ENV must be 'production' or 'development'.")
     if config["HOTLINE_ENV"] == "development":
         _fill_development(config, Path(instance_path))
+    # Whether DATABASE_URL was given: without it a production start says which database it uses.
+    config["HOTLINE_DATABASE_DEFAULT"] = not config["DATABASE_URL"]
     if not config["DATABASE_URL"]:
+        private_folder(Path(instance_path))
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'hotline.sqlite3'}"
     config["HOTLINE_PROGRAM"] = config["HOTLINE_PROGRAM"] or str(DEFAULT_PROGRAM)
     if not config["HOTLINE_TRANSPORT"]:
@@ -95,6 +106,8 @@ def check(config: Mapping) -> None:
     url = str(config["HOTLINE_PUBLIC_URL"])
     if not url.startswith(("https://", "http://")):
         raise ConfigError("HOTLINE_PUBLIC_URL must start with https:// (Twilio calls it).")
+    if config.get("HOTLINE_ENV") == "production":
+        _check_production(config, url)
     for key in str(config["HOTLINE_ENCRYPTION_KEYS"]).split(","):
         try:
             Fernet(key.strip())
@@ -105,9 +118,50 @@ def check(config: Mapping) -> None:
             ) from None
 
 
+def _check_production(config: Mapping, url: str) -> None:
+    """Refuse what a live hotline must not run with: a short secret, plain http to another host."""
+    if len(str(config["HOTLINE_SECRET_KEY"]).encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"HOTLINE_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes (it signs sessions and keys "
+            'every pseudonym); make one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`.'
+        )
+    if url.startswith("http://") and (urlsplit(url).hostname or "") not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            "HOTLINE_PUBLIC_URL must start with https:// in production (sessions need Secure cookies); "
+            "plain http:// is allowed for 127.0.0.1, localhost and ::1 only."
+        )
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Return the settings of a `.env` file (development commands only), never HOTLINE_ENV."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        return {}
+    return {
+        name: value
+        for name, value in dotenv_values(path).items()
+        if value is not None and name not in NEVER_FROM_DOTENV
+    }
+
+
+def private_folder(path: Path) -> None:
+    """Make the instance folder (secrets, the SQLite database) if need be, for its owner only.
+
+    One made before loses any access for others (a group a deployment shares it with keeps its).
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o007:
+            path.chmod(mode & ~0o007)
+    except OSError:
+        pass  # read-only or another owner's: what needs the folder says what is wrong with it
+
+
 def _fill_development(config: dict, instance: Path) -> None:
     """Fill secrets a development hotline needs, generated once and kept in the instance folder."""
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
     path = instance / "dev-secrets.json"
     try:
         kept = json.loads(path.read_text())

@@ -6,9 +6,10 @@ import fcntl
 import logging
 import os
 import re
+import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
@@ -46,6 +47,9 @@ def make_engine(url: str) -> Engine:
         _ping_when_idle(engine)
         return engine
     memory = url in ("sqlite://", "sqlite:///:memory:")
+    path = None if memory else sqlite_file(url)
+    if path is not None:
+        make_private(path)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -63,6 +67,9 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if path is not None:
+            for companion in (path, path + "-wal", path + "-shm"):
+                _owner_only(companion)
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
@@ -174,12 +181,48 @@ class WriterQueue:
                 pause = min(pause * 2, 0.002)
 
 
+#: Who may read a SQLite database and its companions (-wal, -shm): the service account alone.
+PRIVATE_FILE = 0o600
+
+
+def make_private(path: str) -> None:
+    """Create the SQLite file readable by its owner only before SQLite does (it would follow the umask).
+
+    SQLite gives the -wal and -shm files the database file's mode; on each new connection they,
+    and a database made world-readable before, lose any access for others (a group a deployment
+    shares the file with keeps its access).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    except OSError:
+        return  # SQLite reports what is wrong with the path when it opens it
+    os.close(fd)
+    _owner_only(path)
+
+
+def _owner_only(path: str) -> None:
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o007:
+            os.chmod(path, mode & ~0o007)
+    except OSError:
+        pass  # absent (no WAL yet), or another owner's: nothing this process may change
+
+
 def sqlite_file(url: str) -> str | None:
     """Return the file of a SQLite URL (None: in memory, or not SQLite)."""
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None
     return parsed.database
+
+
+def database_in_use(config: Mapping[str, Any]) -> str:
+    """Name the database a process uses, without its password: what the start-up log and doctor say."""
+    url = make_url(normalise_url(config["DATABASE_URL"]))
+    where = sqlite_file(str(url)) or url.render_as_string(hide_password=True)
+    origin = "from DATABASE_URL" if not config.get("HOTLINE_DATABASE_DEFAULT") else "DATABASE_URL not set"
+    return f"{where} ({origin})"
 
 
 T = TypeVar("T")

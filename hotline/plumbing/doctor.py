@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -14,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from flows.texts import LONGEST_PARAMS
-from hotline.plumbing import migrations, provisioning
+from hotline.plumbing import config, migrations, provisioning
+from hotline.plumbing.db import database_in_use, sqlite_file
 from hotline.plumbing.runtime import Runtime
 from hotline.plumbing.transport import TransportError, TwilioTransport
 from models import Officer, OutboxMessage
@@ -52,9 +54,9 @@ def fetch_health(url: str) -> tuple[int, str]:
 
 def examine(rt: Runtime, *, get: Callable[[str], tuple[int, str]] = fetch_health) -> list[Finding]:
     """Run every check; a check that cannot run reports why instead of stopping the others."""
-    findings = [_mode(rt), *_program(rt)]
+    findings = [_mode(rt), _secret(rt), *_program(rt)]
     database = _database(rt)
-    findings += database
+    findings += database + _files(rt)
     if database[0].ok:
         findings += [_guarded("encryption keys", _keys, rt), _guarded("outbox", _outbox, rt)]
     findings += [_transport(rt), *_twilio(rt), _public_url(rt, get)]
@@ -76,6 +78,17 @@ def _mode(rt: Runtime) -> Finding:
         env == "production",
         f"HOTLINE_ENV={env}, public URL {rt.config['HOTLINE_PUBLIC_URL']}",
         "set HOTLINE_ENV=production on a live hotline (development invents its secrets)",
+    )
+
+
+def _secret(rt: Runtime) -> Finding:
+    size = len(str(rt.config["HOTLINE_SECRET_KEY"]).encode())
+    return Finding(
+        "secret key",
+        size >= config.MIN_SECRET_BYTES,
+        f"HOTLINE_SECRET_KEY has {size} bytes",
+        f"set a HOTLINE_SECRET_KEY of at least {config.MIN_SECRET_BYTES} bytes (it keys every pseudonym: "
+        "only before the first participant)",
     )
 
 
@@ -104,12 +117,41 @@ def _database(rt: Runtime) -> list[Finding]:
         current, head = migrations.current(rt.db), migrations.head(rt.db)
     except SQLAlchemyError as error:
         return [Finding("database", False, f"unreachable ({type(error).__name__})", "check DATABASE_URL")]
+    where = database_in_use(rt.config)
+    # A live hotline on the instance folder's SQLite file is a start without its settings.
+    chosen = not (rt.config.get("HOTLINE_DATABASE_DEFAULT") and rt.config["HOTLINE_ENV"] == "production")
     return [
-        Finding("database", True, f"{rt.db.engine.dialect.name} answers"),
+        Finding(
+            "database",
+            chosen,
+            f"{rt.db.engine.dialect.name} answers: {where}",
+            "set DATABASE_URL to the hotline's PostgreSQL database",
+        ),
         Finding(
             "migrations", current == head, f"at {current}, code needs {head}", "run `hotline db upgrade`"
         ),
     ]
+
+
+def _files(rt: Runtime) -> list[Finding]:
+    """A SQLite database and its WAL files (and the instance folder holding them) are closed to others."""
+    path = sqlite_file(rt.db.url)
+    if path is None:
+        return []
+    names = [path, path + "-wal", path + "-shm"]
+    if rt.config.get("HOTLINE_DATABASE_DEFAULT"):
+        names.append(os.path.dirname(path))
+    open_to_others = []
+    for name in names:
+        try:
+            if os.stat(name).st_mode & 0o007:
+                open_to_others.append(name)
+        except OSError:
+            continue  # no WAL yet
+    detail = (
+        "closed to other accounts" if not open_to_others else "open to others: " + ", ".join(open_to_others)
+    )
+    return [Finding("database files", not open_to_others, detail, "chmod o-rwx the files and folder named")]
 
 
 def _keys(rt: Runtime) -> Finding:

@@ -33,6 +33,15 @@ DEFAULT_REGION = "US"
 _NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")
 
 
+#: A phone number exactly as Twilio posts one: "+" and 7 to 15 digits, nothing before or after.
+_PLAIN_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def is_plain_number(raw: str | None) -> bool:
+    """Tell whether a sender is a bare E.164 number (no channel prefix, extension, space or dash)."""
+    return bool(raw) and _PLAIN_E164.fullmatch(raw) is not None
+
+
 def normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     """Return the E.164 form of a phone number, or None when it is not one."""
     text = (raw or "").strip()

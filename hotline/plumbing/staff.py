@@ -13,6 +13,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from hotline.plumbing import outbox
+from hotline.plumbing.privacy import is_plain_number
 from hotline.plumbing.runtime import Runtime
 from models import Dispatch, Officer
 
@@ -97,6 +98,16 @@ def alert_sergeants(
 
 
 _ACTIVE_STAFF = select(Officer.id).where(Officer.phone_hash == bindparam("phone_hash"), Officer.active)
+
+
+def may_be_staff(sender: str) -> bool:
+    """Tell whether a sender could be staff: a bare E.164 number only.
+
+    `whatsapp:+1816…`, `tel:+1816…`, `8165550100` or `+1816…;ext=9` map to the same pseudonym as
+    the number, but no carrier delivers a text from a roster phone that way: such a sender is a
+    participant, whatever number it names.
+    """
+    return is_plain_number(sender)
 
 
 def active_staff(session: Session, phone_hash: str) -> Officer | None:

@@ -1,11 +1,13 @@
 """Throttle: how often one number may text or call, and how many texts go out per hour.
 
 Inbound. Each sender (by pseudonym, never the number) may start `[limits]` texts and calls per
-fixed 10-minute window. Over the limit Twilio still gets a 200 -- an empty `<Response/>` for a
-text, a short goodbye with 911 first for a call -- never a 429, which Twilio would report as an
-error and retry. Nothing is written to the database for a throttled request. A throttled text
-with emergency words still gets the static safe answer (911, HQ, the desk): it promises nothing
-(no sergeant was told), and costs no database write, so a flood of "overdose" texts stays cheap.
+fixed 10-minute window; senders without a bare number of their own (withheld, "anonymous",
+"client:…") share one count ten times as large. Over the limit Twilio still gets a 200 -- an
+empty `<Response/>` for a text, a short goodbye with 911 first for a call -- never a 429, which
+Twilio would report as an error and retry. Nothing is written to the database for a throttled
+request. A throttled text with emergency words still gets the static safe answer (911, HQ, the
+desk): it promises nothing (no sergeant was told), and costs no database write, so a flood of
+"overdose" texts stays cheap.
 
 Counts live in Redis when HOTLINE_RATE_LIMIT_STORAGE is a redis:// URL (shared by every gunicorn
 worker and host), in process memory otherwise (each worker counts on its own). If Redis cannot be
@@ -22,14 +24,14 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import func, or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from flows.intents import read_command
 from hotline.plumbing import staff
-from hotline.plumbing.privacy import textable_number
+from hotline.plumbing.privacy import is_plain_number
 from hotline.plumbing.program import Limits
 from hotline.plumbing.runtime import Runtime
 from models import OutboxMessage
@@ -44,6 +46,11 @@ REDIS_TIMEOUT_SECONDS = 0.25
 #: the alert itself is exempt from the cap, or it would wait behind the texts it warns about.
 CAP_KEY = "outbound-cap:"
 EMERGENCY_COMMANDS = {"emergency", "crisis"}
+#: The one count every sender without a number of its own shares: withheld caller IDs
+#: ("anonymous", "Restricted", empty), Twilio Client identities ("client:…"), anything that is
+#: not a bare E.164 number. Generous (this many senders' worth), as real people share it.
+SHARED = "withheld"
+SHARED_SENDERS = 10
 
 
 class MemoryCounter:
@@ -106,6 +113,8 @@ class Throttle:
             "sms": self.limits.texts_per_sender_per_10min,
             "call": self.limits.calls_per_sender_per_10min,
         }[channel]
+        if sender_hash == SHARED:
+            limit *= SHARED_SENDERS
         window = int((time.time() if now is None else now) // WINDOW_SECONDS)
         try:
             count = self.counter.hit(f"{channel}:{sender_hash}", window)
@@ -137,12 +146,15 @@ def throttle(app: Flask | None = None) -> Throttle:
     return found
 
 
-def admits_text(rt: Runtime, sender_hash: str) -> bool:
+def admits_text(rt: Runtime, sender: str, sender_hash: str) -> bool:
     """Count an inbound text (by its sender's pseudonym); False when over the limit and not active staff.
 
     Officers answering a busy night must never be silenced: only a sender already over the
-    limit costs one read to tell (no write, and none at all for everyone else).
+    limit costs one read to tell (no write, and none at all for everyone else). A sender that
+    is not a bare number counts in the shared bucket (and is never staff).
     """
+    if not is_plain_number(sender):
+        return throttle().admits("sms", SHARED)
     return throttle().admits("sms", sender_hash) or _is_staff(rt, sender_hash)
 
 
@@ -157,10 +169,19 @@ def _is_staff(rt: Runtime, sender_hash: str) -> bool:
 def admits_call(rt: Runtime, caller: str) -> bool:
     """Count an inbound call; False when its caller is over the limit.
 
-    A withheld caller ID is never throttled: every withheld caller would share one count.
+    Withheld and odd caller IDs share one generous count: a flood of them must not reach the
+    menu, whose two key presses ring the officers on duty.
     """
-    number = textable_number(caller)
-    return number is None or throttle().admits("call", rt.pseudonyms.of(number))
+    if not is_plain_number(caller):
+        return throttle().admits("call", SHARED)
+    return throttle().admits("call", rt.pseudonyms.of(caller))
+
+
+def admits_withheld_ring(app: Flask | None = None) -> bool:
+    """Count a withheld caller's "talk to someone now" in the shared count; False when over it."""
+    if app is None and not has_app_context():
+        return True
+    return throttle(app).admits("call", SHARED)
 
 
 def throttled_texts(rt: Runtime, body: str) -> list[str]:

@@ -8,6 +8,11 @@ changes something is echoed to the sergeant, so a spoofed one is seen at once.
 
 None of our commands is one of Twilio's single opt-out words: CANCEL needs a reference
 (CANCEL R7K2), and STOP or a bare CANCEL from staff is treated as what Twilio makes of it.
+
+Every staff text is written to the audit log as `sms.<command>` (with how it ended where that
+matters: `sms.accept_wrong_code`, `sms.accept_paused` ...), ids and references only. After
+WRONG_CODES_ALLOWED wrong offer codes in CODE_PAUSE, an officer's ACCEPT and DECLINE are not
+checked for CODE_PAUSE (guessing a code takes thousands of tries), and the sergeant is told once.
 """
 
 from __future__ import annotations
@@ -16,14 +21,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import text as sql_text
+from sqlmodel import Session, col, func, select
 
-from hotline.plumbing import staff
+from hotline.plumbing import audit, staff
 from hotline.plumbing.runtime import Runtime
 from hotline.services import callbacks, dispatch, roster
-from models import Dispatch, Offer, Officer
+from models import AuditEntry, Dispatch, Offer, Officer
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,13 @@ TWILIO_OPT_IN = frozenset({"START", "UNSTOP"})
 MSG_LIMIT = 300
 _COMMAND = re.compile(r"\s*([A-Za-z]+)[\s:;,.!#-]*(.*)", re.S)
 _REF = re.compile(r"^[A-Za-z0-9]{4}$")
+#: Wrong offer codes one officer may send in CODE_PAUSE before ACCEPT and DECLINE pause for as long.
+WRONG_CODES_ALLOWED = 5
+CODE_PAUSE = timedelta(minutes=10)
+WRONG_CODE = ("sms.accept_wrong_code", "sms.decline_wrong_code")
+PAUSED = "sms.codes_paused"
+#: The PostgreSQL advisory lock space of officers' answers to offers (any constant of our own).
+ANSWER_LOCKS = 0x5AFE
 
 
 @dataclass(frozen=True)
@@ -57,12 +70,23 @@ def parse(body: str) -> Command:
 
 @dataclass
 class Context:
-    """One staff text being handled: who sent it and when."""
+    """One staff text being handled: who sent it and when, and what the audit log says of it."""
 
     session: Session
     rt: Runtime
     officer: Officer
     now: datetime
+    outcome: str = ""  # how the command ended, when that matters: "wrong_code", "paused" ...
+    target: str | None = None  # what it acted on: "dispatch:R7K2"
+
+    @property
+    def actor(self) -> str:
+        return f"officer:{self.officer.id}"
+
+    def about(self, request: Dispatch | None) -> None:
+        """Name the request this command acted on, for the audit log."""
+        if request is not None:
+            self.target = f"dispatch:{request.ref}"
 
     @property
     def when(self) -> str:
@@ -79,15 +103,25 @@ def handle(session: Session, rt: Runtime, officer: Officer, body: str, *, now: d
     command = parse(body)
     ctx = Context(session, rt, officer, now)
     if command.word in TWILIO_OPT_OUT and not command.rest:
+        _audit(ctx, "stop")
         return _stopped(ctx)
     handler = HANDLERS.get(command.word)
     if handler is None or (command.word in SERGEANT_ONLY and not officer.is_sergeant):
         if handler is not None:
+            _audit(ctx, command.word, "refused")
             return [staff.render("reply_sergeant_only", command=command.word)]
+        _audit(ctx, "unknown")  # the words are the officer's own: not logged
         return [_help(officer)]
     replies = handler(ctx, command)
+    _audit(ctx, command.word, ctx.outcome)
     log.info("staff command %s from officer %s", command.word, officer.id)
     return replies
+
+
+def _audit(ctx: Context, word: str, outcome: str = "") -> None:
+    """Write the command to the audit log: who, which command and how it ended, on which request."""
+    action = f"sms.{word.lower()}" + (f"_{outcome}" if outcome else "")
+    audit.record(ctx.session, ctx.actor, action, target=ctx.target, at=ctx.now)
 
 
 def _help(officer: Officer) -> str:
@@ -102,8 +136,14 @@ def _answer(ctx: Context, command: Command) -> list[str]:
     code = command.args[0].lstrip("#") if command.args else ""
     if not code:
         return [staff.render("reply_needs_code", command=command.word)]
+    _one_answer_at_a_time(ctx)
+    if _codes_paused(ctx):
+        ctx.outcome = "paused"
+        return [staff.render("reply_codes_paused", minutes=_minutes(CODE_PAUSE))]
     answer = dispatch.answer_offer(ctx.session, ctx.rt, ctx.officer, code, accept=accept, now=ctx.now)
     target = answer.dispatch
+    ctx.about(target)
+    ctx.outcome = {"accepted": "", "declined": "", "wrong": "wrong_code"}.get(answer.outcome, answer.outcome)
     ref = target.ref if target else ""
     if answer.outcome == "accepted":
         ctx.echo("echo_accepted", target, ref=ref)
@@ -112,6 +152,8 @@ def _answer(ctx: Context, command: Command) -> list[str]:
         ctx.echo("echo_declined", target, ref=ref)
         return [staff.render("reply_declined", ref=ref)]
     if answer.outcome == "wrong":
+        if _wrong_codes(ctx) + 1 >= WRONG_CODES_ALLOWED:
+            return [_pause_codes(ctx)]
         return [staff.render("reply_wrong_code")]
     key = {
         "taken": "reply_taken",
@@ -121,6 +163,63 @@ def _answer(ctx: Context, command: Command) -> list[str]:
         "already": "reply_already_yours",
     }[answer.outcome]
     return [staff.render(key, ref=ref)]
+
+
+def _one_answer_at_a_time(ctx: Context) -> None:
+    """Wait for this officer's other ACCEPT or DECLINE to commit: a burst of guesses counts one by one.
+
+    SQLite has one writer at a time already. On PostgreSQL a lock of its own, apart from the rows
+    an answer locks (the request, then the officer), so waiting for it closes no circle with them.
+    """
+    if not ctx.rt.db.is_sqlite:
+        ctx.session.execute(
+            sql_text("SELECT pg_advisory_xact_lock(:space, :officer)"),
+            {"space": ANSWER_LOCKS, "officer": ctx.officer.id},
+        )
+
+
+def _wrong_codes(ctx: Context) -> int:
+    """Count this officer's wrong codes in the last CODE_PAUSE (this one not yet among them)."""
+    return ctx.session.exec(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.actor == ctx.actor,
+            col(AuditEntry.action).in_(WRONG_CODE),
+            AuditEntry.at > ctx.now - CODE_PAUSE,
+        )
+    ).one()
+
+
+def _codes_paused(ctx: Context) -> bool:
+    """Tell whether this officer's codes are paused: too many wrong ones, less than CODE_PAUSE ago."""
+    since = ctx.now - CODE_PAUSE
+    return (
+        ctx.session.exec(
+            select(AuditEntry.id).where(
+                AuditEntry.actor == ctx.actor, AuditEntry.action == PAUSED, AuditEntry.at > since
+            )
+        ).first()
+        is not None
+    )
+
+
+def _pause_codes(ctx: Context) -> str:
+    """Pause this officer's ACCEPT and DECLINE, tell the sergeant (once), and say so to the sender."""
+    audit.record(ctx.session, ctx.actor, PAUSED, target=f"officer:{ctx.officer.id}", at=ctx.now)
+    minutes = _minutes(CODE_PAUSE)
+    text = staff.render(
+        "codes_paused", time=ctx.when, count=WRONG_CODES_ALLOWED, officer=ctx.officer.name, minutes=minutes
+    )
+    staff.alert_sergeants(ctx.session, ctx.rt, text)
+    log.warning(
+        "officer %s: %d wrong offer codes; ACCEPT and DECLINE paused", ctx.officer.id, WRONG_CODES_ALLOWED
+    )
+    return staff.render("reply_codes_paused", minutes=minutes)
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
 
 
 # -- on the case -----------------------------------------------------------------------------
@@ -145,6 +244,7 @@ def _arrived(ctx: Context, command: Command) -> list[str]:
     ride, _, problem = _my_ride(ctx, command.args)
     if ride is None:
         return [problem]
+    ctx.about(ride)
     dispatch.mark_arrived(ctx.session, ctx.rt, ride, ctx.officer, now=ctx.now)
     ctx.echo("echo_arrived", ride, ref=ride.ref)
     return [staff.render("reply_arrived", ref=ride.ref)]
@@ -164,6 +264,7 @@ def _done(ctx: Context, command: Command) -> list[str]:
         return [staff.render("reply_done_call_usage")]
     if ride.kind != "callback" and outcome not in dispatch.OUTCOMES:
         return [staff.render("reply_done_usage")]
+    ctx.about(ride)
     text = staff.render("echo_done", officer=ctx.officer.name, time=ctx.when, ref=ride.ref, outcome=outcome)
     dispatch.close(
         ctx.session,
@@ -185,7 +286,9 @@ def _cancel(ctx: Context, command: Command) -> list[str]:
     target = dispatch.by_ref(ctx.session, ref)
     if target is None or not target.is_open:
         return [staff.render("reply_unknown_ref", ref=ref[:8])]
+    ctx.about(target)
     if not ctx.officer.is_sergeant and target.officer_id != ctx.officer.id:
+        ctx.outcome = "refused"
         return [staff.render("reply_not_yours", ref=target.ref)]
     text = staff.render("echo_cancelled", officer=ctx.officer.name, time=ctx.when, ref=target.ref)
     dispatch.close(
@@ -211,6 +314,7 @@ def _msg(ctx: Context, command: Command) -> list[str]:
         if ride is None:
             return [problem]
         text = command.rest
+    ctx.about(ride)
     text = " ".join(text.split())
     if not text:
         return [staff.render("reply_msg_empty")]
@@ -229,6 +333,7 @@ def _call(ctx: Context, command: Command) -> list[str]:
     ride, _, problem = _my_ride(ctx, command.args)
     if ride is None:
         return [problem]
+    ctx.about(ride)
     if not dispatch.call_participant(ctx.session, ctx.rt, ride, ctx.officer, now=ctx.now):
         return [staff.render("reply_call_no_consent", ref=ride.ref)]
     ctx.echo("echo_call", ride, ref=ride.ref)
@@ -239,6 +344,7 @@ def _call(ctx: Context, command: Command) -> list[str]:
 
 def _call_back(ctx: Context, request: Dispatch) -> list[str]:
     """A sergeant's CALL <ref> for a call-back: ring them, then bridge to the participant."""
+    ctx.about(request)
     if not callbacks.call_back(ctx.session, ctx.rt, request, ctx.officer, now=ctx.now):
         return [staff.render("reply_call_no_consent", ref=request.ref)]
     ctx.echo("echo_call", request, ref=request.ref)
@@ -331,6 +437,7 @@ def _assign(ctx: Context, command: Command) -> list[str]:
             staff.render("reply_ambiguous_officer", name=name[:40], names=", ".join(o.name for o in found))
         ]
     officer = found[0]
+    ctx.about(target)
     dispatch.assign(ctx.session, ctx.rt, target, officer, actor=dispatch.actor_of(ctx.officer), now=ctx.now)
     text = staff.render(
         "echo_assigned", ref=target.ref, sergeant=ctx.officer.name, officer=officer.name, time=ctx.when

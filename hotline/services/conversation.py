@@ -55,7 +55,7 @@ def handle_sms(
         if texts is not None:
             return texts
         with rt.db.unit_of_work() as session:
-            officer = staff.active_staff(session, sender_hash)
+            officer = staff.active_staff(session, sender_hash) if staff.may_be_staff(inbound.sender) else None
             if officer is not None:
                 texts = _command(session, rt, inbound, officer, now)
             else:
@@ -145,7 +145,7 @@ class _Look:
 # the ORM and the SQL layer cost ten times what the database does.
 _LOOK = f"""
 SELECT c.id, c.state, c.data_sealed, c.language, c.opted_out, c.version, c.updated_at,
-       (SELECT o.id FROM officer AS o WHERE o.phone_hash = :sender_hash AND o.active LIMIT 1),
+       (SELECT o.id FROM officer AS o WHERE o.phone_hash = :staff_hash AND o.active LIMIT 1),
        m.id, m.reply_sealed,
        (SELECT d.id FROM dispatch AS d WHERE d.conversation_id = c.id
          ORDER BY CASE WHEN d.status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)}) THEN 0 ELSE 1 END,
@@ -186,7 +186,8 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
     conversation changed since it was read).
     """
     with rt.db.driver() as connection:  # one pooled connection for the read and the write
-        found = _look(rt, connection, sender_hash, inbound.sid)
+        staff_hash = sender_hash if staff.may_be_staff(inbound.sender) else ""
+        found = _look(rt, connection, sender_hash, staff_hash, inbound.sid)
         if found is None or found.staff_id is not None:
             return None
         if found.seen_id is not None:
@@ -220,9 +221,13 @@ def _plain_turn(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetime) 
     return texts
 
 
-def _look(rt: Runtime, connection: Any, sender_hash: str, sid: str) -> _Look | None:
-    """Read what a plain turn is decided from, in one statement (None: a new sender)."""
-    row = connection.execute(rt.db.native(_LOOK), {"sender_hash": sender_hash, "sid": sid}).fetchone()
+def _look(rt: Runtime, connection: Any, sender_hash: str, staff_hash: str, sid: str) -> _Look | None:
+    """Read what a plain turn is decided from, in one statement (None: a new sender).
+
+    `staff_hash`: the sender's pseudonym if the sender could be staff, else "" (matches nobody).
+    """
+    params = {"sender_hash": sender_hash, "staff_hash": staff_hash, "sid": sid}
+    row = connection.execute(rt.db.native(_LOOK), params).fetchone()
     if row is None:
         return None
     updated_at = rt.db.from_driver(Conversation.__table__.c.updated_at)(row[6])

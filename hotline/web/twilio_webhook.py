@@ -7,6 +7,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import re
 import unicodedata
 from collections.abc import Callable
 from urllib.parse import urlparse
@@ -46,9 +47,45 @@ def twilio_signed(view: Callable) -> Callable:
         ):
             log.warning("invalid Twilio signature on %s", request.path)
             abort(Response(status=403))
+        wrong = malformed_field(request.form, rt.config.get("TWILIO_ACCOUNT_SID"))
+        if wrong:
+            log.warning("Twilio request with a malformed %s on %s refused", wrong, request.path)
+            abort(Response(status=403))
         return view(*args, **kwargs)
 
     return checked
+
+
+#: Twilio's SIDs, field by field: two letters and 32 hex digits. The signature joins names and
+#: values with no separator, so "MessageSid=SM…&NumMedia=0" signs exactly as "MessageSid=SM…NumMedia0":
+#: only the strict shape of every SID keeps a captured request from being replayed as a new one.
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+SID_FIELDS = {
+    "MessageSid": MESSAGE_SID,
+    "SmsSid": MESSAGE_SID,
+    "SmsMessageSid": MESSAGE_SID,
+    "CallSid": CALL_SID,
+    "ParentCallSid": CALL_SID,
+    "DialCallSid": CALL_SID,
+    "AccountSid": ACCOUNT_SID,
+}
+
+
+def malformed_field(form: MultiDict, account_sid: str | None) -> str | None:
+    """Name the first SID field that is not as Twilio writes it (or not our account's); None if all are.
+
+    Without a configured account (the local transport of development and tests) any well-formed
+    account SID is taken; with one, only ours.
+    """
+    for name, shape in SID_FIELDS.items():
+        values = form.getlist(name)
+        if len(values) > 1 or (values and not shape.fullmatch(values[0])):
+            return name
+    if account_sid and form.get("AccountSid") != account_sid:
+        return "AccountSid"
+    return None
 
 
 def signed_by_twilio(token: str, url: str, form: MultiDict, signature: str) -> bool:

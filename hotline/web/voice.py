@@ -20,7 +20,7 @@ from flows.intents import MAX_INPUT
 from flows.voice import DANGER, HINTS, Heard
 from hotline.plumbing import throttle
 from hotline.plumbing.db import once_more_if_dropped
-from hotline.plumbing.privacy import normalise_phone, textable_number
+from hotline.plumbing.privacy import is_plain_number, textable_number
 from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import voice_call
 from hotline.services.voice_call import Call, Line, Rang, Script
@@ -129,7 +129,8 @@ def _step(work: Callable[[Runtime, Call], Script]) -> Response:
         log.warning("call request without a CallSid on %s", request.path)
         return play(rt, voice_call.unavailable(rt))
     sender = request.form.get("From", "")
-    known = rt.pseudonyms.of(sender) if normalise_phone(sender.strip()) else None
+    # Only a bare number is the caller's own: withheld and odd IDs share the throttle's count.
+    known = rt.pseudonyms.of(sender) if is_plain_number(sender) else None
     call = Call(call_sid, textable_number(sender), known)
     try:
         script = once_more_if_dropped(lambda: work(rt, call), f"on call {call_sid}")

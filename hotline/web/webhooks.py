@@ -53,7 +53,7 @@ def sms() -> Response:
     )
     rt = runtime()
     sender_hash = rt.pseudonyms.of(inbound.sender)
-    if not throttle.admits_text(rt, sender_hash):
+    if not throttle.admits_text(rt, inbound.sender, sender_hash):
         # Never a 429: Twilio would log an error and retry. Nothing is written.
         return messages(throttle.throttled_texts(rt, inbound.body))
     try:

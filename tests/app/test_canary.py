@@ -367,7 +367,7 @@ def test_gunicorn_logs_and_access_log_carry_no_canary(tmp_path):
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": HOTLINE_NUMBER,
         "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-        "HOTLINE_SECRET_KEY": "canary-secret",
+        "HOTLINE_SECRET_KEY": "canary-secret-" + "0123456789abcdef" * 2,
         "HOTLINE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "HOTLINE_TRANSPORT": "local",
         "HOST": "127.0.0.1",

@@ -18,7 +18,7 @@ from hotline.plumbing.runtime import runtime
 from models import Conversation, DispatchEvent, InboundMessage
 from models.clock import utcnow
 from tests.calls import Caller
-from tests.dispatch_helpers import CHEN, add_roster, code_for, request_ride, the_dispatch
+from tests.dispatch_helpers import CHEN, add_roster, code_for, placed_call, request_ride, the_dispatch
 from tests.dispatch_helpers import text as text_hotline
 from tests.services.test_relay import bridge_form, parse
 from tests.support import PARTICIPANT, Twilio, hotline_config
@@ -302,9 +302,11 @@ def test_a_bridged_call_just_after_a_database_restart_connects_and_its_end_is_re
     request_ride(rt)
     text_hotline(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
     ride = the_dispatch(rt)
+    text_hotline(rt, "CALL", CHEN)
+    call_sid = placed_call(rt, ride.id)
     twilio = Twilio(on_postgres.test_client())
     restart(postgres_url)
-    root = parse(twilio.post(f"/twilio/voice/bridge/{ride.id}", bridge_form(ride.id)))
+    root = parse(twilio.post(f"/twilio/voice/bridge/{ride.id}", bridge_form(ride.id, call_sid=call_sid)))
     assert root.find("Dial").find("Number").text == PARTICIPANT, "connected, not told the call is closed"
     restart(postgres_url)
     missed = bridge_form(ride.id, DialCallStatus="no-answer", DialCallDuration="0")

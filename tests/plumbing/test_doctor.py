@@ -243,3 +243,27 @@ def test_a_staff_number_that_is_the_hotline_number_is_refused(rt, staff_api):
 
 def test_without_a_staff_number_the_doctor_says_nothing_of_one(rt, api):
     assert not any("staff" in f.name for f in doctor.examine(rt, get=healthy))
+
+
+def test_a_short_secret_key_is_named(rt, api):
+    rt.config["HOTLINE_SECRET_KEY"] = "x" * 12
+    finding = next(f for f in doctor.examine(rt, get=healthy) if f.name == "secret key")
+    assert not finding.ok and "12 bytes" in finding.detail and "32" in finding.fix
+
+
+def test_sqlite_files_open_to_others_are_named(tmp_path):
+    import os
+
+    from hotline import create_app
+    from hotline.plumbing.runtime import runtime
+
+    path = tmp_path / "h.sqlite3"
+    app = create_app(hotline_config(f"sqlite:///{path}"), environ={})
+    rt = runtime(app)
+    rt.db.create_all()
+    (finding,) = [f for f in doctor.examine(rt, get=healthy) if f.name == "database files"]
+    assert finding.ok, finding.line()
+    os.chmod(path, 0o644)
+    (finding,) = [f for f in doctor.examine(rt, get=healthy) if f.name == "database files"]
+    assert not finding.ok and str(path) in finding.detail and "chmod" in finding.fix
+    rt.db.dispose()

@@ -17,7 +17,7 @@ from hotline.plumbing import jobs
 from hotline.plumbing.config import ConfigError
 from hotline.plumbing.program import load_program
 from hotline.plumbing.runtime import runtime
-from hotline.plumbing.throttle import throttle
+from hotline.plumbing.throttle import SHARED, SHARED_SENDERS, throttle
 from models import Conversation, InboundMessage, OutboxMessage
 from models.clock import utcnow
 from tests.calls import Caller
@@ -174,7 +174,7 @@ def test_a_throttled_call_hears_911_first_and_a_goodbye(limited):
     assert heard.gather is None and heard.hangs_up
     assert "911" in heard.said[0]
     assert rt.program.hq_address in heard.text
-    # Withheld numbers all look alike: they are never throttled as one.
+    # Withheld numbers all look alike: they share a count of their own, far larger than one number's.
     for _ in range(4):
         assert Caller(twilio, rt, number="anonymous").dial_in().gather is not None
 
@@ -253,3 +253,58 @@ def test_texts_beyond_the_hourly_cap_wait_and_the_sergeant_is_told_once(capped, 
     jobs.run_once(rt, now=now + timedelta(minutes=67))
     assert len([s for s in transport.sent if s["to"] != SERGEANT]) == 5
     assert len([s for s in transport.sent if s["to"] == SERGEANT]) == 1
+
+
+WITHHELD = ["anonymous", "client:alice", "Restricted", "", "+18165550100;ext=9", "UNKNOWN"]
+
+
+@pytest.fixture
+def shared_count_fresh(limited):
+    """Start the withheld callers' shared count at zero (Redis keeps it between tests and runs)."""
+    client = getattr(throttle(limited).counter, "_client", None)
+    if client is not None:
+        for key in client.scan_iter(f"hotline:throttle:*:{SHARED}:*"):
+            client.delete(key)
+    return limited
+
+
+def test_withheld_and_odd_callers_share_one_generous_count(shared_count_fresh):
+    limited = shared_count_fresh
+    rt, twilio = runtime(limited), Twilio(limited.test_client())
+    shared = 2 * SHARED_SENDERS  # calls_per_sender_per_10min = 2
+    heard = [Caller(twilio, rt, number=WITHHELD[i % len(WITHHELD)]).dial_in() for i in range(shared + 1)]
+    assert all(h.gather is not None for h in heard[:shared]), "generous: many withheld callers reach the menu"
+    last = heard[-1]
+    assert last.gather is None and last.hangs_up and "911" in last.said[0], "then 911 first and a goodbye"
+    assert Caller(twilio, rt, number=number()).dial_in().gather is not None, (
+        "a caller with a number is not held"
+    )
+
+
+def test_withheld_texts_share_one_count_and_an_emergency_is_still_answered(shared_count_fresh):
+    twilio = Twilio(shared_count_fresh.test_client())
+    shared = 3 * SHARED_SENDERS  # texts_per_sender_per_10min = 3
+    for i in range(shared):
+        assert twilio.text("hi", sender=f"client:caller{i}")
+    assert twilio.text("hi", sender="client:another") == []
+    answer = twilio.text("my friend is not breathing", sender="anonymous")
+    assert len(answer) == 1 and "911" in answer[0]
+
+
+def test_withheld_callers_ring_the_officers_only_within_the_shared_count(shared_count_fresh):
+    from hotline.services import roster
+
+    limited = shared_count_fresh
+    rt, twilio = runtime(limited), Twilio(limited.test_client())
+    with rt.db.unit_of_work() as session:
+        roster.add_officer(session, rt, name="Ofc. Chen", phone="+18165550101").on_duty = True
+        session.commit()
+    callers = [Caller(twilio, rt, number="anonymous") for _ in range(2 * SHARED_SENDERS - 1)]
+    assert all(caller.dial_in().gather is not None for caller in callers)  # the count at 19 of 20
+    rung = []
+    for caller in callers[:4]:
+        caller.press("1")
+        rung.append(caller.press("3").dialled)  # "talk to someone now" counts too
+    assert rung[0] == "+18165550101", "within the count, the officers on duty are rung"
+    assert "+18165550101" not in rung[1:], "beyond it, the desk instead of the officers"
+    assert all(rung[1:]), "the caller still reaches a person"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import func, select
 
 from hotline.services import commands
-from models import Conversation, Dispatch, InboundMessage, Officer, OutboxMessage
+from hotline.services.commands import WRONG_CODES_ALLOWED
+from models import AuditEntry, Conversation, Dispatch, InboundMessage, Officer, OutboxMessage
+from models.clock import utcnow
 from tests.dispatch_helpers import (
     CHEN,
     OKAFOR,
@@ -72,11 +76,11 @@ def test_an_unsigned_command_from_an_officers_number_changes_nothing(client, rt)
     assert everything(rt) == before
 
 
-def test_wrong_codes_from_an_officers_number_are_refused_and_reported(twilio, rt):
+def test_wrong_codes_from_an_officers_number_are_refused(twilio, rt):
     add_roster(rt)
     request_ride(rt)
     real = code_for(rt, CHEN)
-    wrong = [c for c in ("0000", "1111", "2222", "3333") if c != real][:3]
+    wrong = [c for c in ("0000", "1111", "2222", "3333", "4444") if c != real][: WRONG_CODES_ALLOWED - 1]
     before = everything(rt)
 
     replies = [twilio.text(f"ACCEPT {code}", sender=CHEN) for code in wrong]
@@ -87,13 +91,87 @@ def test_wrong_codes_from_an_officers_number_are_refused_and_reported(twilio, rt
     )
     after = everything(rt)
     assert after["dispatch"] == before["dispatch"] and after["offers"] == before["offers"]
-    alerts = [b for b in texts_to(rt, SERGEANT) if "wrong or expired codes" in b]
-    assert len(alerts) == 1 and "Ofc. Chen" in alerts[0] and "3 wrong" in alerts[0]
+    assert not [b for b in texts_to(rt, SERGEANT) if "wrong offer codes" in b], "a few typos alarm nobody"
     assert texts_to(rt, CHEN, purpose="alert") == [], "rejected attempts are not echoed to the officer"
     # The real officer can still accept, and the count starts over.
     assert "is yours" in twilio.text(f"ACCEPT {real}", sender=CHEN)[0]
     with rt.db.reading() as session:
         assert session.exec(select(Officer).where(Officer.name == "Ofc. Chen")).one().failed_codes == 0
+
+
+def test_a_flood_of_wrong_codes_pauses_accept_and_tells_the_sergeant_once(rt):
+    add_roster(rt)
+    request_ride(rt)
+    real = code_for(rt, CHEN)
+    guesses = [f"{n:04d}" for n in range(60) if f"{n:04d}" != real][:40]
+    now = utcnow()
+
+    replies = [
+        text(rt, f"ACCEPT {code}", CHEN, now=now + timedelta(seconds=i)) for i, code in enumerate(guesses)
+    ]
+    late = text(rt, f"ACCEPT {real}", CHEN, now=now + timedelta(seconds=50))
+
+    paused = "Too many wrong codes: ACCEPT and DECLINE from this number are paused for 10 minutes"
+    assert all(not r[0].startswith(paused) for r in replies[: WRONG_CODES_ALLOWED - 1])
+    assert all(r[0].startswith(paused) for r in replies[WRONG_CODES_ALLOWED - 1 :])
+    assert late[0].startswith(paused), "while paused, even the right code is not checked"
+    assert the_dispatch(rt).officer_id is None
+    (alert,) = [b for b in texts_to(rt, SERGEANT) if "wrong offer codes" in b]
+    assert "Ofc. Chen" in alert and f"{WRONG_CODES_ALLOWED} wrong offer codes in 10 minutes" in alert
+    with rt.db.reading() as session:
+        actions = session.exec(select(AuditEntry.action).where(AuditEntry.actor.startswith("officer:"))).all()
+    assert actions.count("sms.accept_wrong_code") == WRONG_CODES_ALLOWED
+    assert actions.count("sms.codes_paused") == 1
+    assert actions.count("sms.accept_paused") == len(guesses) - WRONG_CODES_ALLOWED + 1
+    # Ten minutes after the pause began, codes are checked again.
+    after = text(rt, f"DECLINE {guesses[0]}", CHEN, now=now + timedelta(minutes=10, seconds=30))
+    assert after == ["That code is not valid. Use the 4-digit code from the offer, e.g. ACCEPT 4821."]
+    assert len([b for b in texts_to(rt, SERGEANT) if "wrong offer codes" in b]) == 1
+
+
+def test_the_pause_is_per_officer(rt):
+    add_roster(rt)
+    request_ride(rt)
+    for n in range(WRONG_CODES_ALLOWED):
+        text(rt, f"ACCEPT 99{n:02d}", OKAFOR)
+    assert text(rt, "ACCEPT 9999", OKAFOR)[0].startswith("Too many wrong codes")
+    assert "is yours" in text(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)[0]
+
+
+def test_every_staff_text_is_audited_with_ids_only(rt):
+    ids = add_roster(rt)
+    request_ride(rt)
+    code = code_for(rt, CHEN)
+    ref_before = the_dispatch(rt).ref
+    for body, sender in [
+        ("OFF", SMITH),
+        ("ON", SMITH),
+        ("ACCEPT 0000" if code != "0000" else "ACCEPT 1111", CHEN),
+        (f"ACCEPT {code}", CHEN),
+        ("MSG I'm in a grey car at 291 & 3rd", CHEN),
+        ("ROSTER", CHEN),
+        ("what is going on", CHEN),
+        ("ARRIVED", CHEN),
+        (f"ASSIGN {ref_before} Okafor", SERGEANT),
+    ]:
+        text(rt, body, sender)
+    with rt.db.reading() as session:
+        entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
+    chen, smith, sergeant = (f"officer:{ids[n]}" for n in ("Ofc. Chen", "Ofc. Smith", "Sgt. Rivera"))
+    assert [(e.actor, e.action, e.target) for e in entries] == [
+        (smith, "sms.off", None),
+        (smith, "sms.on", None),
+        (chen, "sms.accept_wrong_code", None),
+        (chen, "sms.accept", f"dispatch:{ref_before}"),
+        (chen, "sms.msg", f"dispatch:{ref_before}"),
+        (chen, "sms.roster_refused", None),
+        (chen, "sms.unknown", None),
+        (chen, "sms.arrived", f"dispatch:{ref_before}"),
+        (sergeant, "sms.assign", f"dispatch:{ref_before}"),
+    ]
+    written = " ".join(f"{e.actor} {e.action} {e.target} {e.detail} {e.address}" for e in entries)
+    for secret in ("grey car", "291", "5550101", "going on", code):
+        assert secret not in written
 
 
 @pytest.mark.parametrize(
@@ -266,3 +344,46 @@ def test_no_phone_number_appears_in_staff_texts_about_a_participant(rt):
     text(rt, f"ACCEPT {code_for(rt, CHEN)}", CHEN)
     for row in rows(rt, audience="staff"):
         assert PARTICIPANT[2:] not in row.body
+
+
+ODD_FORMS = [
+    "whatsapp:+18165550101",
+    "tel:+18165550101",
+    "8165550101",
+    "+18165550101;ext=9",
+    "+1 816 555 0101",
+]
+
+
+@pytest.mark.parametrize("sender", ODD_FORMS)
+def test_staff_are_recognised_only_from_a_bare_e164_number(twilio, rt, sender):
+    add_roster(rt)
+    request_ride(rt)
+    before = everything(rt)
+    code = code_for(rt, CHEN)
+
+    replies = twilio.text("OFF", sender=sender) + twilio.text(f"ACCEPT {code}", sender=sender)
+
+    after = everything(rt)
+    assert after["duty"] == before["duty"] and after["dispatch"] == before["dispatch"]
+    assert after["offers"] == before["offers"]
+    assert not [b for b in texts_to(rt, SERGEANT) if "went off duty" in b]
+    for hint in ("ACCEPT", "off duty", "is yours"):
+        assert hint not in " ".join(replies), "answered as a participant"
+    assert "is yours" in twilio.text(f"ACCEPT {code}", sender=CHEN)[0], "the real number still works"
+
+
+def test_staff_texts_read_as_sentences_in_the_audit_log():
+    from hotline.web.dashboard.words import audit_sentence
+
+    officers = {3: "Ofc. Chen"}
+    assert audit_sentence("sms.accept", "dispatch:R7K2", None, officers) == "Texted ACCEPT for request R7K2."
+    assert audit_sentence("sms.accept_wrong_code", None, None, officers) == "Texted ACCEPT with a wrong code."
+    assert "paused" in audit_sentence("sms.codes_paused", "officer:3", None, officers)
+    assert (
+        audit_sentence("sms.arrived", "dispatch:R7K2", None, officers) == "Texted ARRIVED for request R7K2."
+    )
+    assert audit_sentence("sms.roster_refused", None, None, officers) == "Texted ROSTER (refused)."
+    assert audit_sentence("sms.accept_expired", "dispatch:R7K2", None, officers) == (
+        "Texted ACCEPT for request R7K2 (expired)."
+    )

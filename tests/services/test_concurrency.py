@@ -76,3 +76,20 @@ def test_a_retry_mid_conversation_delivered_to_four_workers_at_once_advances_onc
     with runtime(app).db.reading() as session:
         assert session.exec(select(Conversation)).one().version == 2
         assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 2
+
+
+def test_a_burst_of_wrong_codes_at_once_checks_a_few_and_tells_the_sergeant_once(app, rt, database_url):
+    from models import AuditEntry
+    from tests.dispatch_helpers import CHEN, SERGEANT, add_roster, code_for, request_ride, texts_to
+
+    add_roster(rt)
+    request_ride(rt)
+    real = code_for(rt, CHEN)
+    guesses = [f"{n:04d}" for n in range(20) if f"{n:04d}" != real][:12]
+    answers = race(database_url, [sms_params(f"ACCEPT {code}", sender=CHEN) for code in guesses])
+    assert {status for status, _ in answers} == {200}
+    with rt.db.reading() as session:
+        actions = session.exec(select(AuditEntry.action)).all()
+    assert actions.count("sms.accept_wrong_code") == 5, "only a few codes are checked"
+    assert actions.count("sms.codes_paused") == 1
+    assert len([b for b in texts_to(rt, SERGEANT) if "wrong offer codes" in b]) == 1

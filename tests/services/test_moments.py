@@ -136,11 +136,11 @@ def test_changed_my_mind_asks_then_cancels(rt):
 # ---- 6. call-backs --------------------------------------------------------------------------
 
 
-def bridge_form(dispatch_id: int, to: str) -> dict:
+def bridge_form(dispatch_id: int, to: str, call_sid: str) -> dict:
     return {
         "AccountSid": "AC" + "1" * 32,
         "ApiVersion": "2010-04-01",
-        "CallSid": "CA" + "8" * 32,
+        "CallSid": call_sid,
         "CallStatus": "in-progress",
         "Direction": "outbound-api",
         "From": HOTLINE_NUMBER,
@@ -168,14 +168,11 @@ def test_a_callback_end_to_end_by_text(twilio, rt, transport):
     run_worker(rt)
     (call,) = [s for s in transport.sent if s["kind"] == "call"]
     assert call["to"] == SERGEANT and PARTICIPANT not in call["twiml"]
+    form = bridge_form(request.id, SERGEANT, call["sid"])
     answer = twilio.client.post(
         f"/twilio/voice/bridge/{request.id}",
-        data=bridge_form(request.id, SERGEANT),
-        headers={
-            "X-Twilio-Signature": _sign(
-                f"/twilio/voice/bridge/{request.id}", bridge_form(request.id, SERGEANT)
-            )
-        },
+        data=form,
+        headers={"X-Twilio-Signature": _sign(f"/twilio/voice/bridge/{request.id}", form)},
     )
     root = ElementTree.fromstring(answer.get_data(as_text=True))
     dial = root.find("Dial")

@@ -19,6 +19,7 @@ from tests.dispatch_helpers import (
     SERGEANT,
     add_roster,
     code_for,
+    placed_call,
     request_ride,
     rows,
     run_worker,
@@ -26,7 +27,7 @@ from tests.dispatch_helpers import (
     texts_to,
     the_dispatch,
 )
-from tests.support import HOTLINE_NUMBER, PARTICIPANT, PUBLIC_URL
+from tests.support import ACCOUNT_SID, HOTLINE_NUMBER, PARTICIPANT, PUBLIC_URL
 
 
 @pytest.fixture
@@ -120,11 +121,11 @@ def test_after_the_ride_closes_texts_are_not_relayed(rt, accepted):
 # -- CALL and the bridge ------------------------------------------------------------------------
 
 
-def bridge_form(dispatch_id, to=CHEN, **extra):
+def bridge_form(dispatch_id, to=CHEN, call_sid="CA" + "7" * 32, **extra):
     return {
-        "AccountSid": "AC" + "1" * 32,
+        "AccountSid": ACCOUNT_SID,
         "ApiVersion": "2010-04-01",
-        "CallSid": "CA" + "7" * 32,
+        "CallSid": call_sid,
         "CallStatus": "in-progress",
         "Direction": "outbound-api",
         "From": HOTLINE_NUMBER,
@@ -148,7 +149,8 @@ def test_call_rings_the_officer_then_bridges_to_the_participant_masked(twilio, r
     redirect = ElementTree.fromstring(call["twiml"]).find("Redirect")
     assert redirect.text == f"{PUBLIC_URL}/twilio/voice/bridge/{accepted.id}"
 
-    root = parse(twilio.post(f"/twilio/voice/bridge/{accepted.id}", bridge_form(accepted.id)))
+    form = bridge_form(accepted.id, call_sid=call["sid"])
+    root = parse(twilio.post(f"/twilio/voice/bridge/{accepted.id}", form))
 
     assert "Connecting you to the participant" in root.find("Say").text
     dial = root.find("Dial")
@@ -159,21 +161,40 @@ def test_call_rings_the_officer_then_bridges_to_the_participant_masked(twilio, r
     assert any("asked to be connected by call" in b for b in texts_to(rt, SERGEANT))
 
 
+def test_the_bridge_gives_the_number_once_to_the_call_that_rang_the_officer(twilio, rt, accepted):
+    text(rt, "CALL", CHEN)
+    form = bridge_form(accepted.id, call_sid=placed_call(rt, accepted.id))
+    path = f"/twilio/voice/bridge/{accepted.id}"
+    assert parse(twilio.post(path, form)).find("Dial").find("Number").text == PARTICIPANT
+
+    for again in (form, bridge_form(accepted.id, call_sid="CA" + "e" * 32)):
+        root = parse(twilio.post(path, again))
+        assert root.find("Dial") is None and root.find("Hangup") is not None
+        assert PARTICIPANT not in ElementTree.tostring(root, encoding="unicode")
+    # A new CALL is a new call: it connects once more.
+    text(rt, "CALL", CHEN)
+    fresh = bridge_form(accepted.id, call_sid=placed_call(rt, accepted.id))
+    assert parse(twilio.post(path, fresh)).find("Dial").find("Number").text == PARTICIPANT
+
+
 def test_the_bridge_refuses_unsigned_requests(client, rt, accepted):
     response = client.post(f"/twilio/voice/bridge/{accepted.id}", data=bridge_form(accepted.id))
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("case", ["other number", "closed", "unknown request"])
+@pytest.mark.parametrize("case", ["other number", "closed", "unknown request", "not our call"])
 def test_the_bridge_connects_nobody_else(twilio, rt, accepted, case):
-    target, to = accepted.id, CHEN
+    text(rt, "CALL", CHEN)
+    target, to, call_sid = accepted.id, CHEN, placed_call(rt, accepted.id)
     if case == "other number":
         to = OKAFOR
     elif case == "closed":
         text(rt, "DONE OUT", CHEN)
-    else:
+    elif case == "unknown request":
         target = 9999
-    root = parse(twilio.post(f"/twilio/voice/bridge/{target}", bridge_form(target, to=to)))
+    else:
+        call_sid = "CA" + "7" * 32
+    root = parse(twilio.post(f"/twilio/voice/bridge/{target}", bridge_form(target, to=to, call_sid=call_sid)))
     assert root.find("Dial") is None and root.find("Hangup") is not None
     assert PARTICIPANT not in ElementTree.tostring(root, encoding="unicode")
 
@@ -197,7 +218,9 @@ def test_a_callback_request_can_be_answered_by_call(twilio, rt, transport):
     ref = the_dispatch(rt).ref
     text(rt, f"ASSIGN {ref} Chen", SERGEANT)
     assert text(rt, "CALL", CHEN)[0].startswith("Calling you now")
-    root = parse(twilio.post(f"/twilio/voice/bridge/{the_dispatch(rt).id}", bridge_form(the_dispatch(rt).id)))
+    request = the_dispatch(rt)
+    form = bridge_form(request.id, call_sid=placed_call(rt, request.id))
+    root = parse(twilio.post(f"/twilio/voice/bridge/{request.id}", form))
     assert root.find("Dial").find("Number").text == PARTICIPANT
 
 

@@ -167,8 +167,8 @@ def test_counts_survive_a_participant_deleting_their_data(twilio, rt):
 
 def test_twilio_retry_counts_once(twilio, rt):
     twilio.text("hi")
-    twilio.text("2", sid="SMretry")
-    twilio.text("2", sid="SMretry")
+    twilio.text("2", sid="SM" + "e" * 32)
+    twilio.text("2", sid="SM" + "e" * 32)
     with rt.db.reading() as session:
         assert session.exec(select(FunnelMark.milestone)).all() == ["screened"]
 

@@ -28,8 +28,6 @@ from models.clock import utcnow
 log = logging.getLogger(__name__)
 
 CODE_DIGITS = 4
-#: Wrong, expired or reused codes in a row from one number before the sergeant hears of it.
-WRONG_CODE_ALERT = 3
 OFFER_DEADLINE = "offer_deadline"
 REOFFER = "reoffer"
 #: Rides re-offered at once when their officer goes off duty; the worker re-offers the rest, so
@@ -308,7 +306,7 @@ def _find_offer(session: Session, rt: Runtime, officer: Officer, code: str) -> O
 
 
 def _count_wrong_code(session: Session, rt: Runtime, officer: Officer, now: datetime) -> None:
-    """Count a wrong, expired or reused code; every few in a row, tell the sergeant."""
+    """Count a wrong, expired or reused code in a row (the pause after too many is the command's)."""
     count = session.execute(
         update(Officer)
         .where(Officer.id == officer.id)
@@ -317,11 +315,6 @@ def _count_wrong_code(session: Session, rt: Runtime, officer: Officer, now: date
         .execution_options(synchronize_session=False)
     ).scalar_one()
     log.info("officer %s: wrong or stale offer code (%d in a row)", officer.id, count)
-    if count % WRONG_CODE_ALERT == 0:
-        text = staff.render(
-            "wrong_codes", time=staff.local_time(now, rt.program.timezone), count=count, officer=officer.name
-        )
-        staff.alert_sergeants(session, rt, text)
 
 
 def _reset_wrong_codes(session: Session, officer: Officer) -> None:

@@ -15,8 +15,6 @@ from models import Officer
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 
 def connecting_line(rt: Runtime, chain: list[str], language: str) -> Line:
     """Say how long the caller may wait: every ring of the chain, whispers included."""
@@ -28,11 +26,14 @@ def connecting_line(rt: Runtime, chain: list[str], language: str) -> Line:
     return say(rt, "call.connecting.minutes", language, {"minutes": str(minutes)})
 
 
-def ring_chain(rt: Runtime, session: Session) -> list[str]:
-    """Return who to ring, in order: on-duty officers (fairly), sergeants, the desk; each once."""
+def ring_chain(rt: Runtime, session: Session, *, staff_too: bool = True) -> list[str]:
+    """Return who to ring, in order: on-duty officers (fairly), sergeants, the desk; each once.
+
+    `staff_too` False: the desk alone.
+    """
     calls = rt.program.calls
-    people = dispatch.on_duty_officers(session)[: calls.dial_officers]
-    people += staff.sergeants(session)[: calls.dial_sergeants]
+    people = dispatch.on_duty_officers(session)[: calls.dial_officers] if staff_too else []
+    people += staff.sergeants(session)[: calls.dial_sergeants] if staff_too else []
     chain, seen = [], set()
     for person in people:
         if person.phone_hash not in seen:

@@ -16,7 +16,7 @@ from sqlmodel import select
 from flows import INTAKE, Event, Reply, Step
 from flows import voice as keypad
 from flows.intake import PROMPTS
-from hotline.plumbing import staff
+from hotline.plumbing import staff, throttle
 from hotline.plumbing.runtime import Runtime
 from hotline.services import conversation as turns
 from hotline.services import dispatch
@@ -310,8 +310,15 @@ def _in_nobody(rt: Runtime, turn: Turn, heard: keypad.Heard) -> Script:
 
 
 def _talk_now(rt: Runtime, turn: Turn) -> Script:
-    """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call."""
-    chain = ring_chain(rt, turn.session)
+    """Ring on-duty officers, then the sergeant, then the desk: the order is fixed now, for the call.
+
+    A caller without a number of its own rings people only within the withheld callers' shared
+    count; beyond it, the desk alone (a flood of such calls must not ring the officers all night).
+    """
+    staff_too = turn.call.sender is not None or throttle.admits_withheld_ring()
+    if not staff_too:
+        log.warning("call %s: withheld callers over their shared count; the desk only", turn.call.sid)
+    chain = ring_chain(rt, turn.session, staff_too=staff_too)
     mode = turn.data.get(MODE)
     turn.data = {key: value for key, value in turn.data.items() if key not in (MODE, MISSES, BOTH)}
     turn.data[CHAIN] = chain

@@ -60,6 +60,16 @@ AUDIT = {
     "user.reset_password": "Set a new password for the dashboard user {target}.",
     "user.change_password": "{target} changed their own password.",
     "report.download": "Downloaded the {target} report as CSV.",
+    # Staff commands by text (hotline.services.commands); the others read "Texted DONE for request R7K2."
+    "sms.on": "Texted ON: on duty.",
+    "sms.off": "Texted OFF: off duty.",
+    "sms.stop": "Texted STOP: off duty, and no more texts reach their phone.",
+    "sms.accept_wrong_code": "Texted ACCEPT with a wrong code.",
+    "sms.decline_wrong_code": "Texted DECLINE with a wrong code.",
+    "sms.codes_paused": "Too many wrong codes: ACCEPT and DECLINE from their number paused 10 minutes.",
+    "sms.accept_paused": "Texted ACCEPT while their codes were paused (not checked).",
+    "sms.decline_paused": "Texted DECLINE while their codes were paused (not checked).",
+    "sms.unknown": "Texted something that is not a command.",
 }
 
 OUTCOMES = {"in": "inpatient", "out": "outpatient", "refused": "refused treatment"}
@@ -103,11 +113,20 @@ def audit_sentence(action: str, target: str | None, detail: str | None, officers
     target_words = _thing(target, officers)
     detail_words = _detail(action, detail, officers)
     template = AUDIT.get(action)
+    if template is None and action.startswith("sms."):
+        return _texted(action, target_words)
     if template is None:
         parts = [action.replace(".", ": ").replace("_", " ")]
         parts += [p for p in (target_words, detail_words) if p]
         return " ".join(parts).capitalize() + "."
     return template.format(target=target_words or "-", detail=detail_words or "-")
+
+
+def _texted(action: str, target_words: str) -> str:
+    """A staff command by text: "Texted DONE for request R7K2.", "Texted ROSTER (refused)."."""
+    word, _, outcome = action.removeprefix("sms.").partition("_")
+    sentence = f"Texted {word.upper()}" + (f" for {target_words}" if target_words else "")
+    return sentence + (f" ({outcome.replace('_', ' ')})" if outcome else "") + "."
 
 
 def _thing(target: str | None, officers: Mapping[int, str]) -> str:
