@@ -39,6 +39,7 @@ TIMELINE = {
 AUDIT = {
     "login": "Signed in.",
     "login_wrong": "A sign-in failed: wrong username or password.",
+    "login_locked": "A sign-in was refused: the account was locked.",  # older entries
     "login_inactive": "A sign-in was refused: the account is deactivated.",
     "logout": "Signed out.",
     "dispatch.view_place": "Looked at the meeting place of {target}.",
