@@ -1,0 +1,259 @@
+"""Waking the worker when there is work: the commit that adds an outbox row or a timer rings a bell.
+
+The rows stay the truth; the bell only spares the wait. A bell that is never heard (the listening
+connection dropped, a process that writes without these hooks) costs what the worker's regular
+look every HOTLINE_WORKER_POLL_SECONDS costs, never a text or a deadline.
+
+Ringing. Every session on a watched database notes when it adds an outbox row or a timer, or
+moves one's due time (an ORM insert, a flush). On PostgreSQL the same transaction issues
+`NOTIFY hotline_work`, which the server delivers at commit and drops on rollback. In every
+database the commit also sets the process's own event, which a worker thread in the same process
+(`hotline dev`) waits on. Redactions queued in bulk (outbox.enqueue_redactions) ring nothing:
+they go out after everything else anyway.
+
+Listening (`Waiter`, the worker loop's pause). PostgreSQL: a connection of the worker's own,
+outside the pool, LISTENs; a dropped one is opened again a few seconds later and meanwhile the
+worker polls. SQLite: the worker reads the newest ids and the earliest pending due times every
+WATCH_SECONDS, four lookups in indexes that take a few microseconds each, and wakes when they change.
+
+Due times. Between passes the worker sleeps until the earliest pending row or timer falls due
+(`pause_before_next`), never longer than the poll interval, so a deadline fires on time rather
+than up to a poll interval late.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import weakref
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, event, func, inspect
+from sqlalchemy.orm import Session
+from sqlmodel import select
+
+from models import OutboxMessage, Timer
+from models.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+#: The PostgreSQL channel the worker listens on.
+CHANNEL = "hotline_work"
+#: SQLite: how often a waiting worker looks for new rows written by other processes.
+WATCH_SECONDS = 0.05
+#: PostgreSQL: longest single wait on the listening connection (the stop flag is checked between).
+LISTEN_SLICE_SECONDS = 0.5
+#: PostgreSQL: how long after losing the listening connection the worker tries another.
+RELISTEN_SECONDS = 5.0
+#: Rows whose arrival wakes the worker.
+WATCHED = (OutboxMessage, Timer)
+#: What SQLite's watch reads: it changes when a row is added or a pending due time moves.
+SIGNATURE_SQL = (
+    "SELECT (SELECT MAX(id) FROM outbox), (SELECT MAX(id) FROM timer),"
+    " (SELECT MIN(due_at) FROM outbox WHERE status = 'pending'),"
+    " (SELECT MIN(due_at) FROM timer WHERE status = 'pending')"
+)
+
+# `db` below is a hotline.plumbing.db.Database, which imports this module (hence Any).
+_INFO_KEY = "hotline.wakeup"
+_bells: weakref.WeakKeyDictionary[Engine, Bell] = weakref.WeakKeyDictionary()
+_hooks_lock = threading.Lock()
+_hooked = False
+
+
+class Bell:
+    """One database's bell in this process: PostgreSQL's NOTIFY plus a local event."""
+
+    def __init__(self, postgres: bool):
+        self.postgres = postgres
+        self.rung = threading.Event()
+
+
+def watch(engine: Engine) -> Bell:
+    """Have every session on this engine ring when it commits new work; return its bell."""
+    global _hooked
+    with _hooks_lock:
+        if not _hooked:
+            event.listen(Session, "after_flush", _after_flush)
+            event.listen(Session, "do_orm_execute", _on_execute)
+            event.listen(Session, "after_commit", _after_commit)
+            event.listen(Session, "after_rollback", _after_rollback)
+            _hooked = True
+    bell = _bells.get(engine)
+    if bell is None:
+        bell = _bells[engine] = Bell(postgres=engine.dialect.name == "postgresql")
+    return bell
+
+
+def _bell_of(session: Session) -> Bell | None:
+    bind = session.bind
+    return _bells.get(bind) if isinstance(bind, Engine) else None
+
+
+def _note(session: Session, bell: Bell) -> None:
+    """Remember to ring at commit; on PostgreSQL queue the NOTIFY in this transaction (once)."""
+    if _INFO_KEY in session.info:
+        return
+    session.info[_INFO_KEY] = bell
+    if bell.postgres:
+        session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
+def _adds_work(session: Session) -> bool:
+    if any(isinstance(row, WATCHED) for row in session.new):
+        return True
+    return any(
+        isinstance(row, WATCHED) and inspect(row).attrs.due_at.history.has_changes() for row in session.dirty
+    )
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    bell = _bell_of(session)
+    if bell is not None and _INFO_KEY not in session.info and _adds_work(session):
+        _note(session, bell)
+
+
+def _on_execute(state: Any) -> None:
+    # insert_once writes rows with INSERT ... ON CONFLICT, which never passes through a flush.
+    if not state.is_insert or state.bind_mapper is None or state.bind_mapper.class_ not in WATCHED:
+        return
+    bell = _bell_of(state.session)
+    if bell is not None:
+        _note(state.session, bell)
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the work is not visible to anyone yet
+    bell = session.info.pop(_INFO_KEY, None)
+    if bell is not None:
+        bell.rung.set()
+
+
+def _after_rollback(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_INFO_KEY, None)
+
+
+def pause_before_next(db: Any, *, after: datetime, longest: float) -> float:
+    """Return the seconds until the next row or timer pending after `after` falls due, at most `longest`.
+
+    What fell due before `after` the pass just done has taken, or cannot take yet (the hourly
+    cap, an unknown timer kind, a handler's back-off, another worker's claim): the regular poll
+    looks at it again.
+    """
+    with db.reading() as session:
+        outbox = session.exec(
+            select(func.min(OutboxMessage.due_at)).where(
+                OutboxMessage.status == "pending", OutboxMessage.due_at > after
+            )
+        ).one()
+        timer = session.exec(
+            select(func.min(Timer.due_at)).where(Timer.status == "pending", Timer.due_at > after)
+        ).one()
+    due = [moment for moment in (outbox, timer) if moment is not None]
+    if not due:
+        return longest
+    # A millisecond late rather than early: a timer is fired only once its due time has passed.
+    return max(0.0, min(longest, (min(due) - utcnow()).total_seconds() + 0.001))
+
+
+class Waiter:
+    """The worker loop's pause between passes, cut short when new work is committed."""
+
+    def __init__(self, db: Any):
+        self.db = db
+        self._listener: Any = None
+        self._listen_after = 0.0
+        self._seen: tuple | None = None
+
+    def arm(self) -> None:
+        """Start listening afresh: call before a pass, so work committed during it wakes the next wait."""
+        self.db.bell.rung.clear()
+        if self.db.is_sqlite:
+            self._seen = self._signature()
+        else:
+            self._drain()
+
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait up to `seconds`; return True as soon as new work is committed (False: time up or stop)."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._heard(left):
+                return True
+        return False
+
+    def close(self) -> None:
+        """Close the listening connection, if one is open."""
+        if self._listener is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection: nothing left to do
+                self._listener.close()
+            self._listener = None
+
+    # -- SQLite: the local event, and a look at the newest rows -----------------------------------
+
+    def _signature(self) -> tuple | None:
+        try:
+            with self.db.driver() as connection:
+                cursor = connection.cursor()
+                cursor.execute(SIGNATURE_SQL)
+                found = cursor.fetchone()
+                cursor.close()
+                return tuple(found)
+        except Exception as error:  # the database is away: the poll interval still bounds the wait
+            log.debug("wake-up watch failed: %s", type(error).__name__)
+            return self._seen
+
+    def _heard(self, left: float) -> bool:
+        if self.db.is_sqlite:
+            if self.db.bell.rung.wait(min(left, WATCH_SECONDS)):
+                return True
+            return self._signature() != self._seen
+        listener = self._listen()
+        if listener is None:
+            return self.db.bell.rung.wait(min(left, LISTEN_SLICE_SECONDS))
+        try:
+            for _ in listener.notifies(timeout=min(left, LISTEN_SLICE_SECONDS), stop_after=1):
+                return True
+        except Exception as error:
+            log.warning("worker stopped listening for work (%s); polling meanwhile", type(error).__name__)
+            self._lost()
+        return False
+
+    # -- PostgreSQL: LISTEN on a connection of our own ------------------------------------------
+
+    def _listen(self) -> Any:
+        if self._listener is not None or time.monotonic() < self._listen_after:
+            return self._listener
+        dialect = self.db.engine.dialect
+        try:
+            args, kwargs = dialect.create_connect_args(self.db.engine.url)
+            listener = dialect.loaded_dbapi.connect(*args, **kwargs)
+            listener.autocommit = True
+            listener.execute(f"LISTEN {CHANNEL}")
+        except Exception as error:
+            log.warning("worker cannot listen for work (%s); polling meanwhile", type(error).__name__)
+            self._listen_after = time.monotonic() + RELISTEN_SECONDS
+            return None
+        self._listener = listener
+        return listener
+
+    def _drain(self) -> None:
+        listener = self._listen()
+        if listener is None:
+            return
+        try:
+            for _ in listener.notifies(timeout=0):
+                pass
+        except Exception:
+            self._lost()
+
+    def _lost(self) -> None:
+        self.close()
+        self._listen_after = time.monotonic() + RELISTEN_SECONDS
