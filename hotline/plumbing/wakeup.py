@@ -13,8 +13,9 @@ they go out after everything else anyway.
 
 Listening (`Waiter`, the worker loop's pause). PostgreSQL: a connection of the worker's own,
 outside the pool, LISTENs; a dropped one is opened again a few seconds later and meanwhile the
-worker polls. SQLite: the worker reads the newest ids and the earliest pending due times every
-WATCH_SECONDS, four lookups in indexes that take a few microseconds each, and wakes when they change.
+worker polls. SQLite: every WATCH_SECONDS the worker asks SQLite whether anyone has committed since
+(`PRAGMA data_version`, a look at shared memory); if so, it reads the newest ids and the earliest
+pending due times (four lookups in indexes) and wakes when they changed.
 
 Due times. Between passes the worker sleeps until the earliest pending row or timer falls due
 (`pause_before_next`), never longer than the poll interval, so a deadline fires on time rather
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 #: The PostgreSQL channel the worker listens on.
 CHANNEL = "hotline_work"
 #: SQLite: how often a waiting worker looks for new rows written by other processes.
-WATCH_SECONDS = 0.05
+WATCH_SECONDS = 0.02
 #: PostgreSQL: longest single wait on the listening connection (the stop flag is checked between).
 LISTEN_SLICE_SECONDS = 0.5
 #: PostgreSQL: how long after losing the listening connection the worker tries another.
@@ -166,9 +167,10 @@ class Waiter:
 
     def __init__(self, db: Any):
         self.db = db
-        self._listener: Any = None
+        self._listener: Any = None  # PostgreSQL: the LISTEN connection; SQLite: the watch's
         self._listen_after = 0.0
         self._seen: tuple | None = None
+        self._version: int | None = None
 
     def arm(self) -> None:
         """Start listening afresh: call before a pass, so work committed during it wakes the next wait."""
@@ -190,25 +192,37 @@ class Waiter:
         return False
 
     def close(self) -> None:
-        """Close the listening connection, if one is open."""
+        """Close the listening (or watching) connection, if one is open."""
         if self._listener is not None:
             with contextlib.suppress(Exception):  # closing a broken connection: nothing left to do
                 self._listener.close()
             self._listener = None
+            self._version = None
 
     # -- SQLite: the local event, and a look at the newest rows -----------------------------------
 
     def _signature(self) -> tuple | None:
         try:
-            with self.db.driver() as connection:
-                cursor = connection.cursor()
-                cursor.execute(SIGNATURE_SQL)
-                found = cursor.fetchone()
-                cursor.close()
-                return tuple(found)
+            watcher = self._watcher()
+            # data_version changes only when another connection commits: an idle database costs
+            # one look at SQLite's shared memory, and the four lookups run only after a commit.
+            version = watcher.execute("PRAGMA data_version").fetchone()[0]
+            if self._seen is not None and version == self._version:
+                return self._seen
+            self._version = version
+            return tuple(watcher.execute(SIGNATURE_SQL).fetchone())
         except Exception as error:  # the database is away: the poll interval still bounds the wait
             log.debug("wake-up watch failed: %s", type(error).__name__)
+            self.close()
             return self._seen
+
+    def _watcher(self) -> Any:
+        """SQLite: a connection of the watch's own, outside the pool (each look is one statement)."""
+        if self._listener is None:
+            dialect = self.db.engine.dialect
+            args, kwargs = dialect.create_connect_args(self.db.engine.url)
+            self._listener = dialect.loaded_dbapi.connect(*args, **{**kwargs, "isolation_level": None})
+        return self._listener
 
     def _heard(self, left: float) -> bool:
         if self.db.is_sqlite:

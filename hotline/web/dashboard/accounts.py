@@ -84,26 +84,62 @@ class SignIn:
         return self.outcome == "ok"
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A password verified outside the write transaction: against which hash, and the answer."""
+
+    password_hash: str | None
+    matched: bool
+
+
 def is_locked(user: DashboardUser, now: datetime) -> bool:
     """Tell whether an account is locked out right now."""
     return user.locked_until is not None and user.locked_until > now
 
 
-def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignIn:
+def verify_first(session: Session, username: str, password: str, *, now: datetime | None = None) -> Checked:
+    """Verify a password holding no write lock; pass what it found to authenticate."""
+    # argon2 takes a moment on purpose: inside a write transaction on SQLite, every webhook's
+    # write would wait for it, whatever process answers the webhook.
+    now = now or utcnow()
+    name = username.strip().lower()[:64]
+    user = session.exec(select(DashboardUser).where(DashboardUser.username == name)).first()
+    if user is None:
+        _verify(_decoy_hash(), password)
+        return Checked(None, False)
+    if is_locked(user, now):
+        return Checked(user.password_hash, False)
+    return Checked(user.password_hash, _verify(user.password_hash, password))
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    checked: Checked | None = None,
+) -> SignIn:
     """Check a password; count failures and lock the account after MAX_FAILED_LOGINS in a row.
 
     The account row is locked for the check, so attempts in parallel (several workers) are all
-    counted. The caller commits, whatever the outcome: the count is the point.
+    counted. The caller commits, whatever the outcome: the count is the point. Given what
+    verify_first found for the same hash, the password is not verified again here.
     """
     now = now or utcnow()
     name = username.strip().lower()[:64]
     user = session.exec(select(DashboardUser).where(DashboardUser.username == name).with_for_update()).first()
     if user is None:
-        _verify(_decoy_hash(), password)
+        if checked is None:
+            _verify(_decoy_hash(), password)
         return SignIn(None, "wrong")
     if is_locked(user, now):
         return SignIn(user, "locked")
-    if not _verify(user.password_hash, password):
+    if checked is not None and checked.password_hash == user.password_hash:
+        matched = checked.matched
+    else:  # not checked before, or the password changed since
+        matched = _verify(user.password_hash, password)
+    if not matched:
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
