@@ -47,37 +47,34 @@ def run_forever(
         "worker started (poll every %.1f s, %s)", poll_seconds, "woken by new work" if wake else "polling"
     )
     purge_checked = watched = None
-    try:
-        while not stop.is_set():
-            busy = False
-            started = utcnow()
-            try:
-                if waiter is not None:
-                    waiter.arm()
-                if purge_checked is None or time.monotonic() - purge_checked > PURGE_CHECK_SECONDS:
-                    retention.ensure_purge_timer(rt)
-                    purge_checked = time.monotonic()
-                if watched is None or time.monotonic() - watched > WATCH_SECONDS:
-                    observability.watch_outbox(rt)
-                    watched = time.monotonic()
-                counts = run_once(rt, limit=limit)
-                busy = counts["sent"] + counts["retry"] + counts["failed"] >= limit
-                busy = busy or counts["timers"] + counts["timer_errors"] >= limit
-            except Exception as error:
-                # The database is down or locked: keep polling rather than die.
-                log.error("worker pass failed: %s", type(error).__name__)
-                log.debug("worker pass traceback", exc_info=True)
-                stop.wait(poll_seconds)
-                continue
-            if busy:
-                continue
-            if waiter is None:
-                stop.wait(poll_seconds)
-            else:
-                _rest(rt, waiter, stop, started=started, poll_seconds=poll_seconds)
-    finally:
-        if waiter is not None:
-            waiter.close()
+    while not stop.is_set():
+        busy = failed = False
+        started = utcnow()
+        try:
+            if waiter is not None:
+                waiter.arm()
+            if purge_checked is None or time.monotonic() - purge_checked > PURGE_CHECK_SECONDS:
+                retention.ensure_purge_timer(rt)
+                purge_checked = time.monotonic()
+            if watched is None or time.monotonic() - watched > WATCH_SECONDS:
+                observability.watch_outbox(rt)
+                watched = time.monotonic()
+            counts = run_once(rt, limit=limit)
+            busy = counts["sent"] + counts["retry"] + counts["failed"] >= limit
+            busy = busy or counts["timers"] + counts["timer_errors"] >= limit
+        except Exception as error:
+            # The database is down or locked: keep polling rather than die.
+            log.error("worker pass failed: %s", type(error).__name__)
+            log.debug("worker pass traceback", exc_info=True)
+            failed = True
+        if busy:
+            continue
+        if waiter is None or failed:
+            stop.wait(poll_seconds)
+        else:
+            _rest(rt, waiter, stop, started=started, poll_seconds=poll_seconds)
+    if waiter is not None:
+        waiter.close()
     log.info("worker stopped")
 
 
