@@ -176,3 +176,34 @@ def test_the_wake_up_setting_is_on_or_off(value, tmp_path):
     on = config.load({"HOTLINE_ENV": "development"}, str(tmp_path), None)
     off = config.load({"HOTLINE_ENV": "development", "HOTLINE_WORKER_WAKEUP": "off"}, str(tmp_path), None)
     assert (on["HOTLINE_WORKER_WAKEUP"], off["HOTLINE_WORKER_WAKEUP"]) == (True, False)
+
+
+@pytest.mark.postgres
+def test_a_dropped_listening_connection_costs_a_poll_then_listens_again(postgres_url, key, monkeypatch):
+    monkeypatch.setattr(wakeup, "RELISTEN_SECONDS", 0.5)
+    runtime = make_runtime(postgres_url, key, ScriptedTransport())
+    runtime.db.create_all()
+    writer = make_runtime(postgres_url, key, ScriptedTransport())
+    admin = create_engine(postgres_url)
+    listening = text(
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+    )
+    try:
+        with running_worker(runtime, poll_seconds=1.0):
+            with admin.begin() as conn:
+                pids = conn.execute(listening).scalars().all()
+                for pid in pids:
+                    conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            time.sleep(0.3)
+            while_dropped = seconds_until_sent(runtime, queue_page(writer), limit=5)
+            time.sleep(1.5)  # the worker has listened again
+            with admin.begin() as conn:
+                relistened = conn.execute(listening).scalars().all()
+            again = seconds_until_sent(runtime, queue_page(writer), limit=5)
+    finally:
+        admin.dispose()
+        writer.db.dispose()
+        runtime.db.dispose()
+
+    assert len(pids) == 1 and while_dropped < 2.0  # found by the poll
+    assert relistened and relistened != pids and again < 0.25
