@@ -62,6 +62,8 @@ def run_forever(
             counts = run_once(rt, limit=limit)
             busy = counts["sent"] + counts["retry"] + counts["failed"] >= limit
             busy = busy or counts["timers"] + counts["timer_errors"] >= limit
+            # What a pass did may have queued more (a fired deadline's next offer): look again now.
+            busy = busy or (waiter is not None and any(counts.values()))
         except Exception as error:
             # The database is down or locked: keep polling rather than die.
             log.error("worker pass failed: %s", type(error).__name__)

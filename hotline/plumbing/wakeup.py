@@ -6,16 +6,19 @@ look every HOTLINE_WORKER_POLL_SECONDS costs, never a text or a deadline.
 
 Ringing. Every session on a watched database notes when it adds an outbox row or a timer, or
 moves one's due time (an ORM insert, a flush). On PostgreSQL the same transaction issues
-`NOTIFY hotline_work`, which the server delivers at commit and drops on rollback. In every
-database the commit also sets the process's own event, which a worker thread in the same process
-(`hotline dev`) waits on. Redactions queued in bulk (outbox.enqueue_redactions) ring nothing:
+`NOTIFY hotline_work`, which the server delivers at commit and drops on rollback. On SQLite the
+commit sends one byte to the worker's socket beside the database file (`hotline.sqlite3-worker.sock`;
+nothing happens when no worker listens). Either way it also sets the process's own event.
+Redactions queued in bulk (outbox.enqueue_redactions) ring nothing:
 they go out after everything else anyway.
 
 Listening (`Waiter`, the worker loop's pause). PostgreSQL: a connection of the worker's own,
 outside the pool, LISTENs; a dropped one is opened again a few seconds later and meanwhile the
-worker polls. SQLite: every WATCH_SECONDS the worker asks SQLite whether anyone has committed since
-(`PRAGMA data_version`, a look at shared memory); if so, it reads the newest ids and the earliest
-pending due times (four lookups in indexes) and wakes when they changed.
+worker polls. SQLite: the worker waits on its socket, and every LISTEN_SLICE_SECONDS (every
+WATCH_SECONDS where it has no socket) asks SQLite whether anyone has committed since (`PRAGMA
+data_version`, a look at shared memory); if so, it reads the newest ids and the earliest pending
+due times (four lookups in indexes) and wakes when they changed: writers that ring no bell are
+found that way.
 
 Due times. Between passes the worker sleeps until the earliest pending row or timer falls due
 (`pause_before_next`), never longer than the poll interval, so a deadline fires on time rather
@@ -26,6 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import select as io_select
+import socket
 import threading
 import time
 import weakref
@@ -66,11 +72,23 @@ _hooked = False
 
 
 class Bell:
-    """One database's bell in this process: PostgreSQL's NOTIFY plus a local event."""
+    """One database's bell in this process: PostgreSQL's NOTIFY, or SQLite's door, plus a local event."""
 
-    def __init__(self, postgres: bool):
+    def __init__(self, postgres: bool, door: str | None = None):
         self.postgres = postgres
+        self.door = door  # SQLite: the socket the worker listens on, beside the database file
         self.rung = threading.Event()
+
+    def ring(self) -> None:
+        """Wake a worker in this process, and on SQLite one listening at the door."""
+        self.rung.set()
+        if self.door is None:
+            return
+        # A socket per ring (a few microseconds, on commits that add work only): nothing to
+        # share between threads, nothing to leak, nothing inherited across gunicorn's fork.
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+            sender.setblocking(False)
+            sender.sendto(b"!", self.door)  # no worker at the door, or a full queue: nothing to do
 
 
 def watch(engine: Engine) -> Bell:
@@ -85,7 +103,9 @@ def watch(engine: Engine) -> Bell:
             _hooked = True
     bell = _bells.get(engine)
     if bell is None:
-        bell = _bells[engine] = Bell(postgres=engine.dialect.name == "postgresql")
+        file = engine.url.database if engine.dialect.name == "sqlite" else None
+        door = file + "-worker.sock" if file and file != ":memory:" else None
+        bell = _bells[engine] = Bell(postgres=engine.dialect.name == "postgresql", door=door)
     return bell
 
 
@@ -131,7 +151,7 @@ def _after_commit(session: Session) -> None:
         return  # a savepoint released: the work is not visible to anyone yet
     bell = session.info.pop(_INFO_KEY, None)
     if bell is not None:
-        bell.rung.set()
+        bell.ring()
 
 
 def _after_rollback(session: Session) -> None:
@@ -171,11 +191,17 @@ class Waiter:
         self._listen_after = 0.0
         self._seen: tuple | None = None
         self._version: int | None = None
+        self._door: socket.socket | None = None  # SQLite: where rung bells arrive
+        self._door_inode: int | None = None
+        self._door_tried = False
 
     def arm(self) -> None:
         """Start listening afresh: call before a pass, so work committed during it wakes the next wait."""
         self.db.bell.rung.clear()
         if self.db.is_sqlite:
+            door = self._open_door()
+            if door is not None:
+                self._empty(door)
             self._seen = self._signature()
         else:
             self._drain()
@@ -192,14 +218,23 @@ class Waiter:
         return False
 
     def close(self) -> None:
-        """Close the listening (or watching) connection, if one is open."""
+        """Close the listening (or watching) connection and the door, if open."""
+        self._drop_connection()
+        if self._door is not None:
+            with contextlib.suppress(OSError):
+                if os.stat(self.db.bell.door).st_ino == self._door_inode:  # not taken over since
+                    os.unlink(self.db.bell.door)
+            self._door.close()
+            self._door = None
+
+    def _drop_connection(self) -> None:
         if self._listener is not None:
             with contextlib.suppress(Exception):  # closing a broken connection: nothing left to do
                 self._listener.close()
             self._listener = None
             self._version = None
 
-    # -- SQLite: the local event, and a look at the newest rows -----------------------------------
+    # -- SQLite: the door, the local event, and a look at the newest rows -------------------------
 
     def _signature(self) -> tuple | None:
         try:
@@ -213,8 +248,37 @@ class Waiter:
             return tuple(watcher.execute(SIGNATURE_SQL).fetchone())
         except Exception as error:  # the database is away: the poll interval still bounds the wait
             log.debug("wake-up watch failed: %s", type(error).__name__)
-            self.close()
+            self._drop_connection()
             return self._seen
+
+    def _open_door(self) -> socket.socket | None:
+        """SQLite: listen on a socket beside the database file, where committing processes ring.
+
+        One worker listens at a time: a second one takes the door over, and the first finds work
+        by its watch instead. Where no socket can be made (a read-only folder, a path too long),
+        the watch every WATCH_SECONDS does it all.
+        """
+        door = self.db.bell.door
+        if self._door is not None or self._door_tried or door is None:
+            return self._door
+        self._door_tried = True
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(door)  # left by a worker that died
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            listener.bind(door)
+            listener.setblocking(False)
+        except OSError as error:
+            log.warning("worker cannot listen beside the database (%s); watching it instead", error.strerror)
+            return None
+        self._door, self._door_inode = listener, os.stat(door).st_ino
+        return listener
+
+    @staticmethod
+    def _empty(door: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while door.recv(64):
+                pass
 
     def _watcher(self) -> Any:
         """SQLite: a connection of the watch's own, outside the pool (each look is one statement)."""
@@ -226,7 +290,12 @@ class Waiter:
 
     def _heard(self, left: float) -> bool:
         if self.db.is_sqlite:
-            if self.db.bell.rung.wait(min(left, WATCH_SECONDS)):
+            door = self._open_door()
+            if door is not None:
+                if io_select.select([door], [], [], min(left, LISTEN_SLICE_SECONDS))[0]:
+                    self._empty(door)
+                    return True
+            elif self.db.bell.rung.wait(min(left, WATCH_SECONDS)):
                 return True
             return self._signature() != self._seen
         listener = self._listen()
@@ -269,5 +338,5 @@ class Waiter:
             self._lost()
 
     def _lost(self) -> None:
-        self.close()
+        self._drop_connection()
         self._listen_after = time.monotonic() + RELISTEN_SECONDS

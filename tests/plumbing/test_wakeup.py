@@ -87,6 +87,26 @@ def test_new_work_wakes_a_resting_worker_long_before_the_poll(rt, writer):
     assert max(waited) < 0.25, waited  # the poll interval is 30 s
 
 
+def test_on_sqlite_a_commit_rings_at_the_workers_door(tmp_path, key, monkeypatch):
+    monkeypatch.setattr(wakeup, "LISTEN_SLICE_SECONDS", 10.0)  # no look at the rows meanwhile
+    url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+    runtime = make_runtime(url, key, ScriptedTransport())
+    runtime.db.create_all()
+    writer = make_runtime(url, key, ScriptedTransport())
+    try:
+        with running_worker(runtime):
+            door = tmp_path / "hotline.sqlite3-worker.sock"
+            listening = door.is_socket()
+            waited = seconds_until_sent(runtime, queue_page(writer), limit=5)
+        closed = not door.exists()
+    finally:
+        writer.db.dispose()
+        runtime.db.dispose()
+
+    assert listening and closed
+    assert waited < 0.25
+
+
 def test_work_committed_in_the_same_process_rings_its_bell(rt):
     with running_worker(rt):
         waited = seconds_until_sent(rt, queue_page(rt), limit=5)
