@@ -1,6 +1,8 @@
-# Safe Passage hotline: one image for the web, worker and release processes (see Procfile).
+# Safe Passage hotline: one image for the web, dashboard, worker and release processes (see Procfile).
 #   docker build -t safe-passage-hotline .
-#   docker run --env-file hotline.env -p 8000:8000 safe-passage-hotline            (web)
+#   docker run --env-file hotline.env -p 8000:8000 safe-passage-hotline            (web: Twilio's webhooks)
+#   docker run --env-file hotline.env -e HOTLINE_WEB_ROLE=dashboard -p 8001:8000 safe-passage-hotline
+#                                                                                  (dashboard: /dashboard, /static)
 #   docker run --env-file hotline.env safe-passage-hotline hotline worker          (worker)
 #   docker run --env-file hotline.env safe-passage-hotline hotline db upgrade      (release)
 FROM python:3.11-slim

@@ -53,10 +53,13 @@ understanding: $(STAMP)
 surge: $(STAMP)
 	$(BIN)/python bench/surge.py $(SURGE_ARGS)
 
-## bench: the understanding report, the surge, then gunicorn + wrk, the SMS turn beside a static-TwiML baseline (needs Debian's wrk)
+## bench: the understanding report, the surge, then gunicorn + wrk, the SMS turn beside a static-TwiML baseline
+## (needs Debian's wrk), then confirm -> offer, deadline -> next offer and the webhooks under a sign-in flood,
+## each beside its baseline
 bench: understanding surge
 	@command -v wrk >/dev/null || { echo "bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
+	$(BIN)/python bench/wakeup.py $(WAKEUP_ARGS)
 
 ## texts: docs/texts.md, every participant text in both languages with its figures
 texts: $(STAMP)

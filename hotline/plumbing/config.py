@@ -28,6 +28,7 @@ SETTINGS = (
     "HOTLINE_PROGRAM",
     "HOTLINE_TRANSPORT",
     "HOTLINE_WORKER_POLL_SECONDS",
+    "HOTLINE_WORKER_WAKEUP",
     "HOTLINE_METRICS_TOKEN",
     "HOTLINE_RATE_LIMIT_STORAGE",
     "HOTLINE_TRUSTED_PROXIES",
@@ -69,6 +70,7 @@ def load(environ: Mapping[str, str], instance_path: str, overrides: Mapping | No
         config["HOTLINE_TRANSPORT"] = "twilio" if has_twilio else "local"
     config["HOTLINE_WORKER_POLL_SECONDS"] = float(config["HOTLINE_WORKER_POLL_SECONDS"] or 1.0)
     config["HOTLINE_TRUSTED_PROXIES"] = trusted_proxies(config["HOTLINE_TRUSTED_PROXIES"])
+    config["HOTLINE_WORKER_WAKEUP"] = _switch("HOTLINE_WORKER_WAKEUP", config["HOTLINE_WORKER_WAKEUP"], True)
     check(config)
     return config
 
@@ -82,6 +84,16 @@ def trusted_proxies(value) -> int:
             "(0 when clients connect directly, 1 behind nginx or a platform's router)."
         )
     return int(text)
+def _switch(name: str, value: object, default: bool) -> bool:
+    """Read an on/off setting (on, off, true, false, 1, 0; unset: the default)."""
+    if value is None or isinstance(value, bool):
+        return default if value is None else value
+    word = str(value).strip().lower()
+    if word in ("on", "true", "1", "yes"):
+        return True
+    if word in ("off", "false", "0", "no"):
+        return False
+    raise ConfigError(f"{name} must be 'on' or 'off'.")
 
 
 def check(config: Mapping) -> None:

@@ -18,6 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
+from hotline.plumbing.wakeup import watch
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -257,6 +259,7 @@ class Database:
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        self.bell = watch(self.engine)  # new outbox rows and timers wake the worker at commit
         path = sqlite_file(self.url)
         self.writers = WriterQueue(path + "-writer.lock", like=path) if path else None
         self._columns: dict[Column, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}

@@ -140,19 +140,52 @@ class SignIn:
         return self.outcome == "ok"
 
 
-def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignIn:
+@dataclass(frozen=True)
+class Checked:
+    """A password verified outside the write transaction: against which hash, and the answer."""
+
+    password_hash: str | None
+    matched: bool
+
+
+def verify_first(session: Session, username: str, password: str) -> Checked:
+    """Verify a password holding no write lock; pass what it found to authenticate."""
+    # argon2 takes a moment on purpose: inside a write transaction on SQLite, every webhook's
+    # write would wait for it, whatever process answers the webhook.
+    name = username.strip().lower()[:64]
+    user = find_user(session, name) if USERNAME.match(name) else None
+    if user is None:
+        _verify(_decoy_hash(), password)
+        return Checked(None, False)
+    return Checked(user.password_hash, _verify(user.password_hash, password))
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    checked: Checked | None = None,
+) -> SignIn:
     """Check a password; count failures in a row (shown to admins, never a lockout).
 
-    The caller commits, whatever the outcome: the count is the point.
+    The caller commits, whatever the outcome: the count is the point. Given what verify_first
+    found for the same hash, the password is not verified again here.
     """
     now = now or utcnow()
     name = username.strip().lower()[:64]
     # A name that cannot exist is never looked up (PostgreSQL refuses a NUL in a query).
     user = find_user(session, name, lock=True) if USERNAME.match(name) else None
     if user is None:
-        _verify(_decoy_hash(), password)
+        if checked is None:
+            _verify(_decoy_hash(), password)
         return SignIn(None, "wrong")
-    if not _verify(user.password_hash, password):
+    if checked is not None and checked.password_hash == user.password_hash:
+        matched = checked.matched
+    else:  # not checked before, or the password changed since
+        matched = _verify(user.password_hash, password)
+    if not matched:
         user.failed_logins += 1
         session.add(user)
         return SignIn(user, "wrong")

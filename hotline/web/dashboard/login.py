@@ -57,8 +57,11 @@ def login():
         return page, 429, {"Retry-After": str(refusal.retry_after)}
     rt = runtime()
     try:
+        # argon2 first, holding no write lock: on SQLite webhooks would wait for it.
+        with rt.db.reading() as session:
+            checked = accounts.verify_first(session, username, password)
         with rt.db.unit_of_work() as session:
-            result = accounts.authenticate(session, username, password)
+            result = accounts.authenticate(session, username, password, checked=checked)
             who = f"user:{result.user.username}" if result.user else "anonymous"
             action = "login" if result.ok else f"login_{result.outcome}"
             record(session, who, action, address=address)
