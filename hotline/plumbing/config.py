@@ -84,6 +84,8 @@ def trusted_proxies(value) -> int:
             "(0 when clients connect directly, 1 behind nginx or a platform's router)."
         )
     return int(text)
+
+
 def _switch(name: str, value: object, default: bool) -> bool:
     """Read an on/off setting (on, off, true, false, 1, 0; unset: the default)."""
     if value is None or isinstance(value, bool):

@@ -124,8 +124,9 @@ def test_work_that_rang_no_bell_is_still_found_by_the_poll(rt, database_url):
             conn.execute(
                 text(
                     "INSERT INTO outbox (kind, audience, to_hash, to_sealed, body_sealed, purpose, status,"
-                    " due_at, attempts, created_at) SELECT kind, audience, to_hash, to_sealed, body_sealed,"
-                    " purpose, 'pending', due_at, 0, created_at FROM outbox WHERE id = :id"
+                    " due_at, attempts, created_at, sender, priority) SELECT kind, audience, to_hash,"
+                    " to_sealed, body_sealed, purpose, 'pending', due_at, 0, created_at, sender, priority"
+                    " FROM outbox WHERE id = :id"
                 ),
                 {"id": row_id},
             )
