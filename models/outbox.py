@@ -28,7 +28,7 @@ class OutboxMessage(SQLModel, table=True):
     sender: str = Field(default="main", max_length=8)
     # Lower goes first among due rows: 0 offers and alerts, 1 other staff texts, 2 participants,
     # 3 redactions (hotline.plumbing.outbox.PRIORITY).
-    priority: int = Field(default=2, index=True)
+    priority: int = Field(default=3, index=True)
     # Also what a redaction acts on: "redact:<message SID>" (see hotline.plumbing.outbox.enqueue_redaction).
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     status: str = Field(default="pending", max_length=12, index=True)

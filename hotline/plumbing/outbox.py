@@ -38,11 +38,13 @@ REDACT_KEY = "redact:"
 #: a repeated redaction is harmless; a second copy of a text to a participant is not.
 AT_LEAST_ONCE = frozenset({"staff", TWILIO})
 
-#: The order due rows go out in, lowest first (hotline.plumbing.jobs claims by it): someone waits
-#: for an offer, an alert or a call to connect; other staff texts next; then participants'
-#: updates (their answers to what they text go back at once, in TwiML); redactions last.
-URGENT, STAFF_TEXT, PARTICIPANT, CLEANUP = 0, 1, 2, 3
-URGENT_PURPOSES = frozenset({"offer", "alert", "bridge"})
+#: The order due rows go out in, lowest first (hotline.plumbing.jobs claims by it): an offer or a
+#: call to connect first (a person waits for the ride or the voice); the sergeant's alerts next
+#: (written in the same commit as an offer, they leave right after it); other staff texts; then
+#: participants' updates (their answers to what they text go back at once, in TwiML); redactions last.
+DISPATCH, URGENT, STAFF_TEXT, PARTICIPANT, CLEANUP = 0, 1, 2, 3, 4
+DISPATCH_PURPOSES = frozenset({"offer", "bridge"})
+URGENT_PURPOSES = frozenset({"alert"})
 
 #: What Twilio can redact: message SIDs (SMS, MMS), never call SIDs or our voice step keys.
 REDACTABLE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
@@ -121,11 +123,13 @@ def enqueue(
 
 
 def priority_of(audience: str, purpose: str, kind: str = "sms") -> int:
-    """Return where a message stands in the queue (URGENT first, CLEANUP last)."""
+    """Return where a message stands in the queue (DISPATCH first, CLEANUP last)."""
     if kind == REDACT:
         return CLEANUP
     if audience == "staff":
-        return URGENT if purpose in URGENT_PURPOSES or kind == "call" else STAFF_TEXT
+        if purpose in DISPATCH_PURPOSES or kind == "call":
+            return DISPATCH
+        return URGENT if purpose in URGENT_PURPOSES else STAFF_TEXT
     return PARTICIPANT
 
 

@@ -148,7 +148,9 @@ def test_a_worker_killed_mid_request_and_twilio_retry_changes_things_once(databa
         first = threading.Thread(target=lambda: lost.append(_try(port, form)))
         first.start()
         inside = flag.with_suffix(".inside")
-        wait_until(lambda: inside.exists() and inside.read_text().strip(), 10, "the request to reach its commit")
+        wait_until(
+            lambda: inside.exists() and inside.read_text().strip(), 10, "the request to reach its commit"
+        )
         os.kill(int(inside.read_text()), signal.SIGKILL)  # the worker dies holding the transaction
         first.join(10)
         flag.unlink()

@@ -116,6 +116,15 @@ def test_an_offer_and_an_alert_go_before_older_participant_updates(rt):
     assert order == [offer, alert, notice, *updates]
 
 
+def test_an_offer_leaves_before_the_alert_written_with_it(rt):
+    """The request's alert to the sergeant is written first, in the same commit: the officer's offer
+    still leaves first, so the ride starts moving one message sooner on a paced number."""
+    alert = queue(rt, audience="staff", purpose="alert", at=T0)
+    offer = queue(rt, audience="staff", purpose="offer", at=T0)
+
+    assert [claim(rt, T0 + timedelta(seconds=10 + n)) for n in range(2)] == [offer, alert]
+
+
 def test_without_priority_the_oldest_goes_first(database_url):
     rt = make_runtime(database_url, sending=Sending(by_priority=False))
     rt.db.create_all()
@@ -127,8 +136,9 @@ def test_without_priority_the_oldest_goes_first(database_url):
 
 
 def test_priority_is_set_by_audience_and_purpose():
-    assert outbox.priority_of("staff", "offer") == outbox.priority_of("staff", "alert") == outbox.URGENT
-    assert outbox.priority_of("staff", "relay", "call") == outbox.URGENT
+    assert outbox.priority_of("staff", "offer") == outbox.priority_of("staff", "bridge") == outbox.DISPATCH
+    assert outbox.priority_of("staff", "relay", "call") == outbox.DISPATCH
+    assert outbox.priority_of("staff", "alert") == outbox.URGENT
     assert outbox.priority_of("staff", "notice") == outbox.STAFF_TEXT
     assert outbox.priority_of("participant", "update") == outbox.PARTICIPANT
     assert outbox.priority_of("twilio", "redact", "redact") == outbox.CLEANUP

@@ -23,14 +23,15 @@ def upgrade() -> None:
                 "sender", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False, server_default="main"
             )
         )
-        batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="2"))
+        batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="3"))
         batch_op.create_index(batch_op.f("ix_outbox_priority"), ["priority"], unique=False)
     # Rows waiting at upgrade time keep the order they would have had (no staff number yet).
     op.execute(
         "UPDATE outbox SET priority = CASE"
-        " WHEN kind = 'redact' THEN 3"
-        " WHEN audience = 'staff' AND purpose IN ('offer', 'alert') THEN 0"
-        " WHEN audience = 'staff' THEN 1 ELSE 2 END"
+        " WHEN kind = 'redact' THEN 4"
+        " WHEN audience = 'staff' AND (purpose IN ('offer', 'bridge') OR kind = 'call') THEN 0"
+        " WHEN audience = 'staff' AND purpose = 'alert' THEN 1"
+        " WHEN audience = 'staff' THEN 2 ELSE 3 END"
     )
     op.create_table(
         "sender_pace",
