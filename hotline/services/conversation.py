@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows import INTAKE, Event, Step
-from flows.intents import normalise
+from flows.danger import is_crisis
+from flows.intents import normalise, read_folded_command
 from flows.language import detect_language
+from flows.plans import is_about_self
 from hotline.plumbing import outbox, staff
 from hotline.plumbing.runtime import Runtime
 from hotline.services import alerts, commands, dispatch, report, retention
@@ -85,10 +87,22 @@ def _on_staff_line(rt: Runtime, inbound: Inbound, sender_hash: str, now: datetim
     except IntegrityError:
         with rt.db.reading() as session:
             return _stored_texts(rt, _seen(session, inbound.sid))
-    language = detect_language(normalise(inbound.body)) or "en"
+    folded = normalise(inbound.body)
+    danger, said = read_folded_command(folded)
+    language = said or detect_language(folded) or "en"
     number = {"hotline_number": readable_number(rt.hotline_number)}
     log.info("text %s to the staff number from a number not on the roster", inbound.sid)
-    return [rt.catalog.render("staff_line", language, number)]
+    # Emergency or suicidal words get what the hotline number would say first, wherever they arrive.
+    keys = []
+    if danger == "emergency":
+        keys.append("emergency.self" if is_about_self(folded) else "emergency")
+        if is_crisis(folded):
+            keys.append("crisis.after_emergency")
+    elif danger == "crisis":
+        keys.append("crisis")
+    return [rt.catalog.render(key, language) for key in keys] + [
+        rt.catalog.render("staff_line", language, number)
+    ]
 
 
 def readable_number(number: str) -> str:

@@ -238,10 +238,10 @@
         lastGood = data.updated;
         render(data);
       } else {
-        offline("The hotline answers with an error (HTTP " + response.status + ")");
+        offline("The board's server gave an error (HTTP " + response.status + ")");
       }
     } catch (error) {
-      offline("No answer from the hotline");
+      offline("No answer from the board's server");
     }
     setTimeout(poll, pollMs);
   }

@@ -119,7 +119,7 @@ def test_a_lost_connection_is_loud_and_says_when_the_board_last_updated(server, 
     page.route("**/dashboard/board.json", lambda route: route.abort())
     page.wait_for_selector("#offline-banner:not([hidden])")
     text = page.locator("#offline-banner").inner_text()
-    assert "Cannot reach the hotline" in text and "Last good update:" in text
+    assert "The board cannot update" in text and "Last good update:" in text
     assert page.title().startswith("NO CONNECTION")
     size = page.locator("#offline-banner").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 17, "larger than the page's text"

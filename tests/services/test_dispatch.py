@@ -401,7 +401,10 @@ def test_with_a_staff_number_staff_hear_from_it_and_participants_from_the_hotlin
 
 @pytest.mark.parametrize(
     "body, opening",
-    [("I need help", "This number is for staff only"), ("necesito ayuda por favor", "Este contacto es solo")],
+    [
+        ("I need help", "If this is an emergency, call 911 now"),
+        ("necesito ayuda por favor", "Si es una emergencia"),
+    ],
 )
 def test_someone_not_on_the_roster_texting_the_staff_number_is_sent_to_the_hotline(
     two_numbers, body, opening
@@ -412,11 +415,31 @@ def test_someone_not_on_the_roster_texting_the_staff_number_is_sent_to_the_hotli
 
     (answer,) = staff_text(client, body, PARTICIPANT)
 
-    assert answer.startswith(opening)
-    assert "911" in answer and "(816) 555-0000" in answer, "emergency first, then the hotline number"
+    assert answer.startswith(opening), "911 first"
+    assert "(816) 555-0000" in answer, "then the hotline number"
     with rt.db.reading() as session:
         assert session.exec(select(Conversation)).first() is None, "no conversation on the staff line"
         assert session.exec(select(Dispatch)).first() is None
+
+
+@pytest.mark.parametrize(
+    "body, first",
+    [
+        ("my friend is not breathing", "Call 911 now."),
+        ("i want to kill myself", "Please call or text"),
+        ("mi amigo no respira", "Llame al 911"),
+    ],
+)
+def test_danger_words_texted_to_the_staff_number_get_what_the_hotline_would_say_first(
+    two_numbers, body, first
+):
+    rt = runtime(two_numbers)
+    add_roster(rt)
+
+    answers = staff_text(two_numbers.test_client(), body, PARTICIPANT)
+
+    assert len(answers) == 2 and answers[0].startswith(first), answers
+    assert "(816) 555-0000" in answers[1], "and then the way to the hotline"
 
 
 def test_without_a_staff_number_staff_texts_go_from_the_hotline_number(rt, transport):

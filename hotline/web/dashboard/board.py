@@ -82,7 +82,7 @@ def board_duty(officer_id: int):
             abort(404)
         number = rt.vault.open(officer.phone_sealed)
         if not number:
-            abort(409, description="This roster entry's number cannot be read (encryption key removed?).")
+            abort(409, description=words.UNREADABLE_NUMBER)
         try:
             officer = roster.set_duty(session, rt, number, on_duty)
         except roster.RosterError:

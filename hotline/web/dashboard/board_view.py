@@ -26,7 +26,7 @@ STATUS_LABELS = {
     "waiting": "Waiting for an officer",
     "offered": "Offered",
     "accepted": "Accepted",
-    "arriving": "Arriving",
+    "arriving": "Officer there",
     "no_officer": "Nobody accepted",
     "completed": "Completed",
     "cancelled": "Cancelled",

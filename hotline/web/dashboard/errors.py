@@ -14,14 +14,14 @@ from werkzeug.exceptions import HTTPException
 from hotline.web.dashboard.blueprint import bp
 
 TITLES = {
-    400: "That request could not be read",
+    400: "That form could not be sent",
     401: "Sign in first",
     403: "Your role cannot open this page",
     404: "There is nothing here",
     405: "That is not how this page is used",
     409: "That cannot be done right now",
-    413: "That request is too large",
-    429: "Too many requests",
+    413: "That is too much to send at once",
+    429: "Too many tries: slow down",
     500: "Something went wrong on our side",
 }
 PLAIN = {

@@ -26,7 +26,10 @@ from models import DashboardUser
 MESSAGES = {
     "wrong": "Wrong username or password.",
     "inactive": "Wrong username or password.",
-    "address": "Too many sign-ins from this network. Wait {wait}, or sign in from another one.",
+    "address": (
+        "Too many sign-ins from this network. Wait {wait}, then try again; no account is locked. "
+        "Until then, use the radio and the desk phone."
+    ),
     "username": (
         "Too many failed sign-ins for this account from here. Wait {wait}, or sign in from "
         "another device or network (your account is not locked)."

@@ -10,6 +10,7 @@ from hotline.plumbing.runtime import runtime
 from hotline.services import roster
 from hotline.web.dashboard.blueprint import bp
 from hotline.web.dashboard.guard import actor, requires
+from hotline.web.dashboard.words import UNREADABLE_NUMBER
 from models import Officer
 
 
@@ -131,7 +132,7 @@ def _phone(rt, officer: Officer) -> str:
     """Return a roster entry's number, which the roster service finds people by."""
     number = rt.vault.open(officer.phone_sealed)
     if not number:
-        abort(409, description="This roster entry's number cannot be read (encryption key removed?).")
+        abort(409, description=UNREADABLE_NUMBER)
     return number
 
 

@@ -15,12 +15,12 @@ TIMELINE = {
     "offered": "Offered to {detail} by text.",
     "declined": "{who} said no to the offer.",
     "offer_expired": "The offer ran out: nobody answered in time.",
-    "offer_withdrawn": "{who} gave the offer back.",
+    "offer_withdrawn": "{who} went off duty; the offer passed to the next officer.",
     "offer_undeliverable": "The offer could not be delivered to the officer's phone.",
     "no_officer": "Nobody accepted: every officer on duty was asked.",
     "accepted": "{who} accepted and is on the way.",
     "assigned": "{who} assigned it to {detail}.",
-    "arrived": "{who} is arriving.",
+    "arrived": "{who} arrived at the meeting place.",
     "place_changed": "{who} gave a new meeting place.",
     "relay_in": "{who} sent a text to the officer.",
     "relay_out": "{who} sent a text to the participant.",
@@ -34,6 +34,12 @@ TIMELINE = {
     "alert_suicide": "{who} wrote about ending their life; they were given 988 and 911.",
     "alert_unsafe": "{who} said they are not safe right now; they were told to call 911.",
 }
+
+#: Why a roster entry cannot be put on duty from the dashboard: its sealed number no key opens.
+UNREADABLE_NUMBER = (
+    "This person's phone number cannot be read, so they cannot get offers. Reach them by radio and "
+    "tell the admin (the hotline's encryption key may have changed)."
+)
 
 #: Each audit action as a sentence; {target} and {detail} are already in words.
 AUDIT = {
@@ -67,9 +73,9 @@ AUDIT = {
     "sms.stop": "Texted STOP: off duty, and no more texts reach their phone.",
     "sms.accept_wrong_code": "Texted ACCEPT with a wrong code.",
     "sms.decline_wrong_code": "Texted DECLINE with a wrong code.",
-    "sms.codes_paused": "Too many wrong codes: ACCEPT and DECLINE from their number paused 10 minutes.",
-    "sms.accept_paused": "Texted ACCEPT while their codes were paused (not checked).",
-    "sms.decline_paused": "Texted DECLINE while their codes were paused (not checked).",
+    "sms.codes_paused": "Sent too many wrong offer codes: their ACCEPT and DECLINE were paused for a while.",
+    "sms.accept_paused": "Texted ACCEPT while paused for wrong codes; ignored.",
+    "sms.decline_paused": "Texted DECLINE while paused for wrong codes; ignored.",
     "sms.unknown": "Texted something that is not a command.",
 }
 
