@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from flows import INTAKE
 from hotline.web.dashboard import board_view, words
-from models import AuditEntry, Officer
+from models import AuditEntry, Dispatch, Officer
 from tests.dashboard_support import PLACE, RIDE, add_accounts, add_roster, latest_ref, sign_in, token
 from tests.support import PARTICIPANT
 
@@ -113,6 +113,21 @@ def test_request_page_shows_the_offer_deadline_busy_officers_and_the_cancel_text
     told = rt.catalog.render("status.cancelled", "en", {"ref": ref})
     assert f'<blockquote id="cancel-text">{told}</blockquote>' in page.replace("&#39;", "'")
     assert '<details class="confirm" id="cancel">' in page, "Cancel opens a confirmation first"
+
+
+def test_a_spanish_speakers_cancel_text_is_shown_in_english_too(client, rt, twilio, staff):
+    ref = armed_ride(twilio, rt)
+    with rt.db.unit_of_work() as session:
+        item = session.exec(select(Dispatch).where(Dispatch.ref == ref)).one()
+        item.language = "es"
+        session.add(item)
+        session.commit()
+    sign_in(client, "rivera")
+    page = client.get(f"/dashboard/dispatch/{ref}").get_data(as_text=True).replace("&#39;", "'")
+    spanish = rt.catalog.render("status.cancelled", "es", {"ref": ref})
+    english = rt.catalog.render("status.cancelled", "en", {"ref": ref})
+    assert f'<blockquote id="cancel-text">{spanish}</blockquote>' in page
+    assert f"In English: &ldquo;{english}&rdquo;" in page, "the sergeant reads what it says"
 
 
 def test_without_consent_the_cancel_confirmation_says_nobody_is_texted(client, rt, twilio, staff):

@@ -124,6 +124,11 @@ def dispatch_page(ref: str):
         candidates = [p for p in board_view.people(session) if not p.sergeant or item.kind == "callback"]
         candidates.sort(key=lambda p: (not p.on_duty, bool(p.busy), p.name))  # free officers first
         told = cancel_text(session, rt, item) if item.is_open else None
+        told_in_english = (
+            rt.catalog.render("status.cancelled", "en", {"ref": item.ref})
+            if told and item.language != "en"
+            else None
+        )
     timeline = [
         {
             "at": local_time(e.at, WHEN),
@@ -157,6 +162,7 @@ def dispatch_page(ref: str):
         timeline=timeline,
         candidates=candidates,
         cancel_text=told,
+        cancel_text_english=told_in_english,
         outcomes=callbacks.OUTCOME_LABELS if item.kind == "callback" else OUTCOME_LABELS,
         answer=staff.answer,
         note_limit=NOTE_LIMIT,
