@@ -13,7 +13,7 @@ from hotline.plumbing.runtime import Runtime, runtime
 from hotline.services import callbacks, roster
 from hotline.services import dispatch as dispatching
 from hotline.services.dispatch import DispatchError
-from hotline.web.dashboard import board_view, words
+from hotline.web.dashboard import board_view, roster_page, words
 from hotline.web.dashboard.blueprint import bp, local_time
 from hotline.web.dashboard.guard import actor, requires
 from models import Dispatch, DispatchEvent, Officer
@@ -77,19 +77,11 @@ def board_duty(officer_id: int):
     on_duty = request.form.get("on_duty") == "1"
     rt = runtime()
     with rt.db.unit_of_work() as session:
-        officer = session.get(Officer, officer_id, with_for_update=True)
-        if officer is None:
-            abort(404)
-        number = rt.vault.open(officer.phone_sealed)
-        if not number:
-            abort(409, description=words.UNREADABLE_NUMBER)
         try:
-            officer = roster.set_duty(session, rt, number, on_duty)
-        except roster.RosterError:
-            flash(f"{officer.name} is deactivated: an admin can bring them back on the Roster page.", "error")
+            officer = roster_page.change_duty(session, rt, officer_id, on_duty)
+        except roster.RosterError as error:
+            flash(f"{error} (on the Roster page)", "error")
             return redirect(url_for("dashboard.board"))
-        detail = "on" if on_duty else "off"
-        record(session, actor(), "roster.duty", target=f"officer:{officer.id}", detail=detail)
         session.commit()
     flash(f"{officer.name} is now {'on' if on_duty else 'off'} duty.", "info")
     return redirect(url_for("dashboard.board") + "#duty")

@@ -95,9 +95,7 @@ def roster_duty(officer_id: int):
     rt = runtime()
     try:
         with rt.db.unit_of_work() as session:
-            officer = roster.set_duty(session, rt, _phone(rt, _officer(session, officer_id)), on_duty)
-            detail = "on" if on_duty else "off"
-            record(session, actor(), "roster.duty", target=f"officer:{officer.id}", detail=detail)
+            officer = change_duty(session, rt, officer_id, on_duty)
             session.commit()
     except roster.RosterError:
         flash("Only an active roster entry can go on duty: reactivate them first.", "error")
@@ -119,6 +117,14 @@ def roster_active(officer_id: int):
         session.commit()
     flash(f"{officer.name} is {'active again' if active else 'deactivated'}.", "info")
     return redirect(url_for("dashboard.roster_list"))
+
+
+def change_duty(session, rt, officer_id: int, on_duty: bool) -> Officer:
+    """Put a roster entry on or off duty from the dashboard, audited (the board and the roster page)."""
+    officer = roster.set_duty(session, rt, _phone(rt, _officer(session, officer_id)), on_duty)
+    detail = "on" if on_duty else "off"
+    record(session, actor(), "roster.duty", target=f"officer:{officer.id}", detail=detail)
+    return officer
 
 
 def _officer(session, officer_id: int) -> Officer:
