@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import stat
 from collections.abc import Mapping
@@ -12,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+
+from hotline.plumbing.privacy import is_plain_number
 
 #: Environment names that deployments rely on (DESIGN.md section 6).
 SETTINGS = (
@@ -37,7 +38,6 @@ SETTINGS = (
 DEFAULT_PROGRAM = Path(__file__).parent.with_name("program.toml")
 DEV_PUBLIC_URL = "http://127.0.0.1:5000"
 DEV_PHONE_NUMBER = "+15005550006"
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 #: The secret key signs sessions and keys every pseudonym: at least this many bytes.
 MIN_SECRET_BYTES = 32
 #: Hosts a plain-http public URL may name in production: this machine only (local testing).
@@ -115,7 +115,7 @@ def check(config: Mapping) -> None:
             "or run `hotline dev` for a local development hotline."
         )
     staff_number = config.get("TWILIO_STAFF_NUMBER")
-    if staff_number and not E164.fullmatch(str(staff_number)):
+    if staff_number and not is_plain_number(str(staff_number)):
         raise ConfigError("TWILIO_STAFF_NUMBER must be a number in E.164 form, like +18165550100.")
     url = str(config["HOTLINE_PUBLIC_URL"])
     if not url.startswith(("https://", "http://")):
